@@ -1,0 +1,90 @@
+"""Evaluate a checkpoint on the 10,000 MNIST test digits.
+
+    python -m vae.evaluate --data-dir ../shared/data
+
+Prints the mean negative ELBO with its reconstruction and KL parts and the IWAE
+bound (all in nats), writes them to a JSON file beside the checkpoint, and writes
+the test-set posterior means and labels that the app's latent map draws.
+"""
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from vae.data import load_mnist
+from vae.model import DEFAULT_CHECKPOINT, elbo, iwae_bound, load_checkpoint
+
+EXAMPLE_DIGITS = 100  # test digits stored beside the latents, for the app's digit picker
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--metrics", default=None, help="JSON to write (default: metrics.json beside the checkpoint)")
+    p.add_argument("--latents", default=None, help="latents file to write (default: test_latents.pt beside the checkpoint)")
+    p.add_argument("--L", type=int, default=100, help="samples for the Monte-Carlo reconstruction term")
+    p.add_argument("--K", type=int, default=1000, help="importance samples for the IWAE bound")
+    p.add_argument("--subset", type=int, default=None, help="only the first N test digits")
+    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+@torch.no_grad()
+def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250) -> dict:
+    """Per-digit bounds averaged over `images`, plus the posterior parameters of every digit."""
+    rows = {"elbo": [], "reconstruction": [], "kl": [], "iwae": [], "mu": [], "logvar": []}
+    for start in tqdm(range(0, len(images), batch_size), desc="evaluate", leave=False):
+        x = images[start:start + batch_size]
+        terms = elbo(model, x, L=L)
+        mu, logvar = model.encode(x)
+        for key, value in (*terms._asdict().items(), ("iwae", iwae_bound(model, x, K=K)), ("mu", mu), ("logvar", logvar)):
+            rows[key].append(value)
+    cat = {k: torch.cat(v) for k, v in rows.items()}
+    metrics = {
+        "digits": len(images),
+        "neg_elbo": -cat["elbo"].mean().item(),
+        "reconstruction_nll": -cat["reconstruction"].mean().item(),
+        "kl": cat["kl"].mean().item(),
+        "neg_iwae": -cat["iwae"].mean().item(),
+        "L": L,
+        "K": K,
+    }
+    return {"metrics": metrics, "per_digit": cat}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    model, ckpt = load_checkpoint(args.checkpoint)
+    images, labels = load_mnist("test", args.data_dir)
+    images, labels = images[:args.subset], labels[:args.subset]
+
+    t0 = time.time()
+    result = evaluate(model, images, L=args.L, K=args.K, batch_size=args.batch_size)
+    metrics = {**result["metrics"], "seconds": round(time.time() - t0, 1), "checkpoint": Path(args.checkpoint).name,
+               "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs")}
+    per = result["per_digit"]
+
+    print(f"test digits            {metrics['digits']}")
+    print(f"-ELBO (L={args.L:<4d})         {metrics['neg_elbo']:9.3f} nats")
+    print(f"  reconstruction       {metrics['reconstruction_nll']:9.3f} nats  (-E_q log p(x|z))")
+    print(f"  KL(q(z|x) || p(z))   {metrics['kl']:9.3f} nats")
+    print(f"-IWAE (K={args.K:<5d})      {metrics['neg_iwae']:9.3f} nats")
+
+    directory = Path(args.checkpoint).parent
+    metrics_path = Path(args.metrics) if args.metrics else directory / "metrics.json"
+    latents_path = Path(args.latents) if args.latents else directory / "test_latents.pt"
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    torch.save({"mu": per["mu"].float(), "logvar": per["logvar"].float(), "labels": labels.to(torch.uint8),
+                "images": (images[:EXAMPLE_DIGITS, 0] * 255).round().to(torch.uint8)}, latents_path)
+    print(f"wrote {metrics_path} and {latents_path}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

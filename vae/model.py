@@ -1,0 +1,150 @@
+"""The VAE of the seed text, and its objective written as the math.
+
+Recognition model q(z|x) = N(mu(x), diag sigma(x)^2) with a 2-D z, prior
+p(z) = N(0, I), decoder p(x|z) = prod_i Bernoulli(x_i; p_i(z)) over the 784 pixels
+(grayscale intensities in [0, 1] are scored by the Bernoulli cross-entropy, as in
+pytorch/examples' VAE). Every quantity below is per example, in nats.
+"""
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LATENT_DIM = 2
+IMAGE_PIXELS = 28 * 28
+LOG_2PI = math.log(2 * math.pi)
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "vae.pt"
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ELU())
+    return nn.Sequential(*layers)
+
+
+class VAE(nn.Module):
+    """MLP encoder and decoder. An MLP decoder decodes a 30x30 grid in a few ms on
+    a CPU, which is what the interactive app needs; depth and width buy quality."""
+
+    def __init__(self, hidden: int = 512, depth: int = 2, latent_dim: int = LATENT_DIM):
+        super().__init__()
+        self.config = {"hidden": hidden, "depth": depth, "latent_dim": latent_dim}
+        self.latent_dim = latent_dim
+        self.encoder = mlp([IMAGE_PIXELS] + [hidden] * depth + [2 * latent_dim])
+        self.decoder = mlp([latent_dim] + [hidden] * depth + [IMAGE_PIXELS])
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: [N, 1, 28, 28] in [0, 1] -> (mu, logvar), each [N, latent_dim]."""
+        h = self.encoder(x.reshape(x.shape[0], IMAGE_PIXELS))
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [N, latent_dim] -> Bernoulli logits [N, 784]."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [N, latent_dim] -> Bernoulli means [N, 1, 28, 28] in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z)).view(-1, 1, 28, 28)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    """z = mu + sigma * eps with eps ~ N(0, I): the randomness moves into eps, so
+    gradients flow through mu and sigma."""
+    if eps is None:
+        eps = torch.randn_like(mu)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """D_KL(q(z|x) || p(z)) for q = N(mu, diag exp(logvar)) and p = N(0, I), in closed form. [N]"""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=-1)
+
+
+def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) summed over pixels; x [..., 784] in [0, 1], logits broadcastable. [...]"""
+    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(dim=-1)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag exp(logvar)), summed over the latent dimensions."""
+    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(dim=-1)
+
+
+def log_prior(z: torch.Tensor) -> torch.Tensor:
+    """log p(z) for the standard normal prior."""
+    return -0.5 * (LOG_2PI + z.pow(2)).sum(dim=-1)
+
+
+class ELBO(NamedTuple):
+    """The ELBO and its two parts, each [N] in nats: elbo = reconstruction - kl."""
+
+    elbo: torch.Tensor
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+
+
+def elbo(model: VAE, x: torch.Tensor, L: int = 1) -> ELBO:
+    """E_q[log p(x|z)] estimated with L reparameterized samples, minus the closed-form KL."""
+    mu, logvar = model.encode(x)
+    flat = x.reshape(x.shape[0], IMAGE_PIXELS)
+    eps = torch.randn(L, *mu.shape, dtype=mu.dtype, device=mu.device)
+    z = reparameterize(mu, logvar, eps)  # [L, N, latent]
+    reconstruction = log_bernoulli(flat, model.decode_logits(z)).mean(dim=0)
+    kl = kl_divergence(mu, logvar)
+    return ELBO(reconstruction - kl, reconstruction, kl)
+
+
+@torch.no_grad()
+def iwae_bound(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250) -> torch.Tensor:
+    """log (1/K) sum_k p(x, z_k) / q(z_k|x) with z_k ~ q(z|x): a lower bound on log p(x)
+    that tightens as K grows (K=1 is a one-sample ELBO). Samples go through in chunks
+    of `chunk` to bound memory. [N]"""
+    mu, logvar = model.encode(x)
+    flat = x.reshape(x.shape[0], IMAGE_PIXELS)
+    log_w = []
+    for start in range(0, K, chunk):
+        k = min(chunk, K - start)
+        z = reparameterize(mu, logvar, torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device))
+        log_w.append(log_bernoulli(flat, model.decode_logits(z)) + log_prior(z) - log_normal(z, mu, logvar))
+    return torch.logsumexp(torch.cat(log_w, dim=0), dim=0) - math.log(K)
+
+
+def save_checkpoint(path: str | Path, model: VAE, meta: dict, **extra) -> None:
+    """Weights, architecture and metadata (command, epochs, seed, metrics) in one file
+    that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"format": "vae-explorer/1", "config": model.config, "model": model.state_dict(), "meta": meta, **extra}, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path | None = None) -> tuple[VAE, dict]:
+    """Load a checkpoint written by `save_checkpoint`: the model on the CPU in eval mode, and the whole file's dict."""
+    path = Path(path) if path is not None else DEFAULT_CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"No VAE checkpoint at {path}. Train one with `python -m vae.train` or pass the path of an existing one.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable VAE checkpoint ({type(e).__name__}: {e}).") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "vae-explorer/1":
+        raise ValueError(f"{path} is not a VAE checkpoint of this project (no 'format': 'vae-explorer/1' entry).")
+    model = VAE(**ckpt["config"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise ValueError(f"{path} does not match the VAE architecture {ckpt['config']}: {e}") from None
+    return model.eval(), ckpt
+
+
+def load_model(path: str | Path | None = None) -> VAE:
+    """The committed model (or the one at `path`) on the CPU, in eval mode."""
+    return load_checkpoint(path)[0]

@@ -1,0 +1,159 @@
+"""Train the VAE on MNIST.
+
+    python -m vae.train --data-dir ../shared/data --out checkpoints/vae.pt
+
+Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
+learning-rate decay. Batches are sliced from tensors held in memory. The checkpoint
+is written after every epoch; Ctrl-C writes it and exits, and `--resume` carries on
+from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
+each process takes every N-th digit of the epoch's shuffled order.
+"""
+import argparse
+import math
+import os
+import shlex
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from vae.data import load_mnist
+from vae.model import VAE, elbo, load_checkpoint, save_checkpoint
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
+    p.add_argument("--out", default="checkpoints/vae.pt", help="checkpoint to write (and to read with --resume)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=128, help="per process")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--depth", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training digits")
+    p.add_argument("--test-subset", type=int, default=None, help="evaluate on only the first N test digits")
+    return p.parse_args(argv)
+
+
+def learning_rate(base: float, epoch: int, epochs: int) -> float:
+    """Cosine decay from `base` towards zero; a function of the epoch, so resuming needs no scheduler state."""
+    return base * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+
+
+def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, order: torch.Tensor,
+                batch_size: int, progress: bool = True, desc: str = "") -> float:
+    """One pass over images[order] in batches; returns the mean negative ELBO (nats)."""
+    loss_fn.train()
+    total, count = 0.0, 0
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, desc=desc, leave=False, disable=not progress):
+        x = images[order[start:start + batch_size]]
+        loss = loss_fn(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(x)
+        count += len(x)
+    return total / max(count, 1)
+
+
+class NegativeELBO(torch.nn.Module):
+    """The training loss as a module, so DDP sees encoder and decoder run inside one forward()."""
+
+    def __init__(self, vae: VAE):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -elbo(self.vae, x).elbo.mean()
+
+
+@torch.no_grad()
+def test_metrics(model: VAE, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> dict:
+    """Mean negative ELBO, reconstruction term and KL over `images` (one sample each, fixed seed)."""
+    model.eval()
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    parts = [elbo(model, images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    torch.set_rng_state(state)
+    cat = lambda k: torch.cat([getattr(p, k) for p in parts])
+    return {"neg_elbo": -cat("elbo").mean().item(), "reconstruction": cat("reconstruction").mean().item(),
+            "kl": cat("kl").mean().item()}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        dist.init_process_group("gloo")
+    is_main = rank == 0
+
+    torch.manual_seed(args.seed + rank)
+    train_x, _ = load_mnist("train", args.data_dir)
+    test_x, _ = load_mnist("test", args.data_dir)
+    train_x = train_x[:args.train_subset]
+    test_x = test_x[:args.test_subset]
+
+    model = VAE(hidden=args.hidden, depth=args.depth)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    start_epoch, history = 0, []
+    if args.resume:
+        model, ckpt = load_checkpoint(args.out)
+        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        if "optimizer" not in ckpt:
+            sys.exit(f"{args.out} holds a finished run (no optimizer state); nothing to resume.")
+        opt.load_state_dict(ckpt["optimizer"])
+        start_epoch, history = ckpt["meta"]["epochs"], ckpt["meta"]["history"]
+        torch.set_rng_state(ckpt["rng_state"])
+    net = DistributedDataParallel(NegativeELBO(model)) if world > 1 else NegativeELBO(model)
+
+    command = "python -m vae.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if world > 1:
+        command = f"torchrun --nproc_per_node={world} -m vae.train " + command.split(" ", 3)[-1]
+
+    def save(epochs_done: int, finished: bool) -> None:
+        if not is_main:
+            return
+        meta = {"command": command, "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed,
+                "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
+                "metrics": history[-1] if history else {}}
+        extra = {} if finished else {"optimizer": opt.state_dict(), "rng_state": torch.get_rng_state()}
+        save_checkpoint(args.out, model, meta, **extra)
+
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, args.epochs):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(args.lr, epoch, args.epochs)
+            # Same permutation in every process (seeded by epoch); each takes its own slice.
+            order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(args.seed * 10_000 + epoch))
+            order = order[rank::world]
+            t0 = time.time()
+            train_loss = train_epoch(net, opt, train_x, order, args.batch_size, progress=is_main,
+                                     desc=f"epoch {epoch + 1}/{args.epochs}")
+            if is_main:
+                metrics = {"epoch": epoch + 1, "train_neg_elbo": train_loss, **test_metrics(model, test_x),
+                           "seconds": time.time() - t0}
+                history.append(metrics)
+                print(f"epoch {epoch + 1:3d}  train -ELBO {train_loss:8.3f}  test -ELBO {metrics['neg_elbo']:8.3f} "
+                      f"(recon {-metrics['reconstruction']:8.3f}, KL {metrics['kl']:6.3f})  {metrics['seconds']:.1f}s",
+                      flush=True)
+            save(epoch + 1, finished=epoch + 1 == args.epochs)
+    except KeyboardInterrupt:
+        done = len(history) if is_main else epoch
+        print(f"\ninterrupted: saved {done} finished epochs to {args.out}; continue with --resume", flush=True)
+        save(done, finished=False)
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+    return history[-1] if history else {}
+
+
+if __name__ == "__main__":
+    main()
