@@ -1,0 +1,333 @@
+"""Tests of the training CLI (vae/train.py) and the model library (vae/model.py).
+
+Training runs on a small synthetic MNIST written in the real IDX format, so these
+tests need no download and take seconds. The tests at the bottom check the
+committed checkpoint against the real MNIST test set and skip when it is absent.
+"""
+import math
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from vae import train
+from vae.data import load_mnist, mnist_available
+from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, iwae_bound, kl_divergence, load_checkpoint, load_model,
+                       reparameterize, save_checkpoint)
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = ["--hidden", "64", "--depth", "1", "--batch-size", "64", "--lr", "3e-3"]
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """IDX file of unsigned bytes: magic 0x08 0xNdims, big-endian dimensions, then the data."""
+    with open(path, "wb") as f:
+        f.write(struct.pack(">I", 0x0800 | array.ndim))
+        f.write(struct.pack(f">{array.ndim}I", *array.shape))
+        f.write(array.astype(np.uint8).tobytes())
+
+
+def fake_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """White digits drawn with a font on black, jittered and blurred: varied but learnable."""
+    labels = rng.integers(0, 10, n)
+    images = np.empty((n, 28, 28), np.uint8)
+    for i, label in enumerate(labels):
+        font = ImageFont.load_default(size=int(rng.integers(18, 25)))
+        img = Image.new("L", (28, 28), 0)
+        centre = (14 + int(rng.integers(-2, 3)), 14 + int(rng.integers(-2, 3)))
+        ImageDraw.Draw(img).text(centre, str(label), fill=255, font=font, anchor="mm", stroke_width=1, stroke_fill=255)
+        images[i] = np.asarray(img.filter(ImageFilter.GaussianBlur(0.7)))
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> str:
+    """<tmp>/MNIST/raw/ laid out as torchvision.datasets.MNIST(root, download=False) expects."""
+    root = tmp_path_factory.mktemp("fake_mnist")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 640), ("t10k", 200)):
+        images, labels = fake_digits(n, rng)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return str(root)
+
+
+def run_train(data_dir: str, out: Path, *args: str) -> dict:
+    return train.main(["--data-dir", data_dir, "--out", str(out), *SMALL, *args])
+
+
+def assert_same_weights(a: VAE, b: VAE) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), f"{k} differs"
+
+
+# --- the training CLI on synthetic data ---------------------------------------------------------
+
+def test_fake_mnist_reads_back_through_load_mnist(data_dir):
+    x, y = load_mnist("train", data_dir)
+    assert x.shape == (640, 1, 28, 28) and x.dtype == torch.float32
+    assert 0 <= x.min() and x.max() == 1 and set(y.tolist()) == set(range(10))
+    assert mnist_available(data_dir)
+
+
+def test_train_writes_checkpoint_with_metadata_and_loss_decreases(data_dir, tmp_path):
+    out = tmp_path / "vae.pt"
+    last = run_train(data_dir, out, "--epochs", "3", "--seed", "3")
+
+    model, ckpt = load_checkpoint(out)
+    assert model.config == {"hidden": 64, "depth": 1, "latent_dim": 2}
+    assert isinstance(load_model(out), VAE)
+    meta = ckpt["meta"]
+    assert meta["command"].startswith("python -m vae.train --data-dir ")
+    assert "--epochs 3" in meta["command"] and "--seed 3" in meta["command"]
+    assert meta["epochs"] == 3 and meta["seed"] == 3 and meta["world_size"] == 1
+    assert meta["metrics"] == last == meta["history"][-1]
+    assert "optimizer" not in ckpt, "a finished run needs no optimizer state"
+
+    history = meta["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    train_losses = [h["train_neg_elbo"] for h in history]
+    test_losses = [h["neg_elbo"] for h in history]
+    assert train_losses[0] > train_losses[1] > train_losses[2], train_losses
+    assert test_losses[0] > test_losses[2], test_losses
+    assert test_losses[2] < 0.8 * 784 * math.log(2), "should beat a coin flip per pixel by a wide margin"
+    # The stored test metric is what the stored weights give.
+    test_x, _ = load_mnist("test", data_dir)
+    assert train.test_metrics(model, test_x)["neg_elbo"] == pytest.approx(last["neg_elbo"], rel=1e-5)
+
+
+def test_same_seed_gives_identical_weights(data_dir, tmp_path):
+    run_train(data_dir, tmp_path / "a.pt", "--epochs", "1", "--seed", "5")
+    run_train(data_dir, tmp_path / "b.pt", "--epochs", "1", "--seed", "5")
+    run_train(data_dir, tmp_path / "c.pt", "--epochs", "1", "--seed", "6")
+    a, b, c = (load_model(tmp_path / f"{n}.pt") for n in "abc")
+    assert_same_weights(a, b)
+    assert not torch.equal(a.decoder[0].weight, c.decoder[0].weight)
+
+
+def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(data_dir, tmp_path, monkeypatch, capsys):
+    run_train(data_dir, tmp_path / "straight.pt", "--epochs", "3", "--seed", "1")
+
+    out = tmp_path / "interrupted.pt"
+    real_train_epoch, calls = train.train_epoch, []
+
+    def interrupted_on_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_train_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_epoch", interrupted_on_second_epoch)
+    run_train(data_dir, out, "--epochs", "3", "--seed", "1")
+    assert "continue with --resume" in capsys.readouterr().out
+    _, ckpt = load_checkpoint(out)
+    assert ckpt["meta"]["epochs"] == 1 and "optimizer" in ckpt and "rng_state" in ckpt
+
+    monkeypatch.setattr(train, "train_epoch", real_train_epoch)
+    run_train(data_dir, out, "--epochs", "3", "--seed", "1", "--resume")
+    resumed, ckpt = load_checkpoint(out)
+    assert ckpt["meta"]["epochs"] == 3 and [h["epoch"] for h in ckpt["meta"]["history"]] == [1, 2, 3]
+    assert_same_weights(resumed, load_model(tmp_path / "straight.pt"))
+
+
+def test_resume_of_a_finished_run_says_so(data_dir, tmp_path):
+    out = tmp_path / "done.pt"
+    run_train(data_dir, out, "--epochs", "1")
+    with pytest.raises(SystemExit, match="finished run"):
+        run_train(data_dir, out, "--epochs", "2", "--resume")
+
+
+def test_ddp_with_two_processes(data_dir, tmp_path):
+    out = tmp_path / "ddp.pt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vae.train",
+           "--data-dir", data_dir, "--train-subset", "256", "--epochs", "2", "--out", str(out), *SMALL]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    model, ckpt = load_checkpoint(out)
+    meta = ckpt["meta"]
+    assert meta["world_size"] == 2 and meta["epochs"] == 2
+    assert meta["command"].startswith("torchrun --nproc_per_node=2 -m vae.train --data-dir")
+    history = meta["history"]
+    assert history[1]["train_neg_elbo"] < history[0]["train_neg_elbo"]
+    assert model.decode(torch.zeros(1, 2)).shape == (1, 1, 28, 28)
+
+
+# --- vae.model --------------------------------------------------------------------------------
+
+def test_kl_closed_form_matches_monte_carlo():
+    mu = torch.tensor([[0.0, 0.0], [1.5, -0.5], [-2.0, 0.3]])
+    logvar = torch.tensor([[0.0, 0.0], [-1.0, 0.5], [0.7, -2.0]])
+    q, p = torch.distributions.Normal(mu, torch.exp(0.5 * logvar)), torch.distributions.Normal(0.0, 1.0)
+    z = q.sample((200_000,))
+    monte_carlo = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
+    closed = kl_divergence(mu, logvar)
+    assert closed[0] == 0, "q equal to the prior has zero KL"
+    torch.testing.assert_close(closed, monte_carlo, atol=0.03, rtol=0.01)
+
+
+def test_reparameterization_gradients():
+    mu = torch.tensor([[0.3, -1.2]], requires_grad=True)
+    logvar = torch.tensor([[0.4, -0.8]], requires_grad=True)
+    eps = torch.tensor([[1.7, -0.6]])
+    z = reparameterize(mu, logvar, eps)
+    z.sum().backward()  # each z_i depends only on mu_i and logvar_i, so these are the partial derivatives
+    sigma = torch.exp(0.5 * logvar.detach())
+    torch.testing.assert_close(z.detach(), mu.detach() + sigma * eps)
+    torch.testing.assert_close(mu.grad, torch.ones_like(mu))
+    torch.testing.assert_close(logvar.grad, 0.5 * sigma * eps)
+
+
+def test_reparameterized_gradient_of_an_expectation():
+    """d/dmu and d/dlogvar of E_q[f(z)], estimated through samples, against the exact derivatives.
+    f(z) = z1^2 + sin(z2): E[z1^2] = mu1^2 + s1^2 and E[sin z2] = sin(mu2) exp(-s2^2 / 2)."""
+    torch.manual_seed(0)
+    mu = torch.tensor([0.5, 0.8], requires_grad=True)
+    logvar = torch.tensor([0.3, -0.4], requires_grad=True)
+    z = reparameterize(mu.expand(400_000, 2), logvar.expand(400_000, 2))
+    (z[:, 0] ** 2 + torch.sin(z[:, 1])).mean().backward()
+    m, s2 = mu.detach(), logvar.detach().exp()
+    damp = torch.exp(-s2[1] / 2)
+    torch.testing.assert_close(mu.grad, torch.stack([2 * m[0], torch.cos(m[1]) * damp]), atol=0.02, rtol=0)
+    torch.testing.assert_close(logvar.grad, torch.stack([s2[0], -0.5 * s2[1] * torch.sin(m[1]) * damp]),
+                               atol=0.02, rtol=0)
+
+
+@torch.no_grad()
+def test_iwae_is_above_the_elbo_and_tightens_with_K():
+    torch.manual_seed(0)
+    model = VAE(hidden=32, depth=1).eval()
+    model.decoder[0].weight.mul_(3)  # make p(x|z) depend strongly on z, so the bounds differ visibly
+    x = (torch.rand(32, 1, 28, 28) < 0.3).float()
+    bound = elbo(model, x, L=2000).elbo
+    iwae = {K: iwae_bound(model, x, K=K) for K in (1, 10, 100, 1000)}
+    assert iwae[1].shape == (32,)
+    assert iwae[1].mean() < iwae[10].mean() - 5 < iwae[100].mean() - 6
+    assert (iwae[1000] >= bound).all()
+    # K = 1 is a one-sample ELBO: unbiased for it, however noisy.
+    one = iwae_bound(model, x.repeat(100, 1, 1, 1), K=1).view(100, 32).mean(1)
+    assert abs(one.mean() - bound.mean()) < 4 * one.std() / 10
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+def test_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = VAE(hidden=32, depth=2).eval()
+    path = tmp_path / "new" / "m.pt"
+    save_checkpoint(path, model, {"seed": 1, "command": "python -m vae.train"})
+    loaded, ckpt = load_checkpoint(path)
+    assert not loaded.training and ckpt["meta"] == {"seed": 1, "command": "python -m vae.train"}
+    assert os.listdir(path.parent) == ["m.pt"]
+    x, z = torch.rand(5, 1, 28, 28), torch.randn(5, 2)
+    with torch.no_grad():
+        for a, b in zip(model.encode(x) + (model.decode(z),), loaded.encode(x) + (loaded.decode(z),)):
+            assert torch.equal(a, b)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"No VAE checkpoint at {tmp_path / 'nope.pt'}"):
+        load_model(tmp_path / "nope.pt")
+
+
+def test_garbage_checkpoint(tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n this is not a checkpoint" * 10)
+    with pytest.raises(ValueError, match="is not a readable VAE checkpoint"):
+        load_model(path)
+
+
+class RunsCode:
+    """Unpickling this calls exec(): what a malicious checkpoint would do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.marker)!r}, 'w').close()",)
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_checkpoint_that_would_run_code_is_refused(tmp_path, writer):
+    live = tmp_path / "live"
+    pickle.loads(pickle.dumps(RunsCode(live)))
+    assert live.exists(), "the payload must really run code when unpickled, or this test proves nothing"
+
+    marker, path = tmp_path / "pwned", tmp_path / "evil.pt"
+    payload = {"format": "vae-explorer/1", "config": {"hidden": 32}, "model": RunsCode(marker), "meta": {}}
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload, protocol=2))
+    else:
+        torch.save(payload, path)
+    with pytest.raises(ValueError, match="is not a readable VAE checkpoint"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_checkpoint_of_another_architecture(tmp_path):
+    path = tmp_path / "other.pt"
+    save_checkpoint(path, VAE(hidden=32, depth=1), {})
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["config"] = {"hidden": 64, "depth": 1, "latent_dim": 2}
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match="does not match the VAE architecture"):
+        load_model(path)
+
+
+def test_bare_state_dict_is_not_our_checkpoint(tmp_path):
+    path = tmp_path / "state_dict.pt"
+    torch.save(VAE(hidden=32, depth=1).state_dict(), path)
+    with pytest.raises(ValueError, match="not a VAE checkpoint of this project"):
+        load_model(path)
+
+
+# --- the committed model on the real MNIST --------------------------------------------------
+
+needs_mnist = pytest.mark.skipif(not mnist_available(), reason="real MNIST not found: set VAE_DATA_DIR to the folder holding MNIST/raw/")
+
+
+@pytest.fixture(scope="module")
+def mnist_test() -> torch.Tensor:
+    return load_mnist("test")[0]
+
+
+@needs_mnist
+@torch.no_grad()
+def test_committed_checkpoint_test_elbo(mnist_test):
+    model, ckpt = load_checkpoint(DEFAULT_CHECKPOINT)
+    assert len(mnist_test) == 10_000
+    torch.manual_seed(0)
+    neg_elbo = -torch.cat([elbo(model, mnist_test[i:i + 1000]).elbo for i in range(0, 10_000, 1000)]).mean().item()
+    assert neg_elbo <= 145, f"committed model: test -ELBO {neg_elbo:.2f} nats"
+    meta = ckpt["meta"]
+    assert meta["command"].startswith(("python -m vae.train", "torchrun")) and meta["epochs"] >= 1
+    assert meta["metrics"]["neg_elbo"] == pytest.approx(train.test_metrics(model, mnist_test)["neg_elbo"], rel=1e-4)
+
+
+@needs_mnist
+@torch.no_grad()
+def test_committed_model_encodes_and_decodes_real_digits(mnist_test):
+    model = load_model()
+    x = mnist_test[:256]
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (256, 2) and torch.isfinite(mu).all() and torch.isfinite(logvar).all()
+    assert mu.abs().max() < 10, "posterior means live where the prior has mass"
+    assert logvar.exp().mean() < 1, "a digit pins z down more tightly than the prior does"
+    grid = torch.cartesian_prod(torch.linspace(-3, 3, 30), torch.linspace(-3, 3, 30))
+    images = model.decode(grid)
+    assert images.shape == (900, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    recon = model.decode(mu)
+    own = (recon - x).pow(2).mean(dim=(1, 2, 3))
+    others = (recon.roll(1, dims=0) - x).pow(2).mean(dim=(1, 2, 3))
+    assert own.mean() < 0.6 * others.mean(), "a reconstruction looks like its own digit, not the next one"
