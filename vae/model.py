@@ -32,7 +32,7 @@ class VAE(nn.Module):
     """MLP encoder and decoder. An MLP decoder decodes a 30x30 grid in a few ms on
     a CPU, which is what the interactive app needs; depth and width buy quality."""
 
-    def __init__(self, hidden: int = 512, depth: int = 2, latent_dim: int = LATENT_DIM):
+    def __init__(self, hidden: int = 768, depth: int = 3, latent_dim: int = LATENT_DIM):
         super().__init__()
         self.config = {"hidden": hidden, "depth": depth, "latent_dim": latent_dim}
         self.latent_dim = latent_dim
@@ -116,13 +116,16 @@ def iwae_bound(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250) -> 
     return torch.logsumexp(torch.cat(log_w, dim=0), dim=0) - math.log(K)
 
 
-def save_checkpoint(path: str | Path, model: VAE, meta: dict, **extra) -> None:
+def save_checkpoint(path: str | Path, model: VAE, meta: dict, half: bool = False, **extra) -> None:
     """Weights, architecture and metadata (command, epochs, seed, metrics) in one file
-    that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors."""
+    that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors.
+    `half` stores the weights as float16, which halves the committed file; loading casts
+    them back to float32, and evaluation measures the model as loaded."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"format": "vae-explorer/1", "config": model.config, "model": model.state_dict(), "meta": meta, **extra}, tmp)
+    weights = {k: v.half() if half else v for k, v in model.state_dict().items()}
+    torch.save({"format": "vae-explorer/1", "config": model.config, "model": weights, "meta": meta, **extra}, tmp)
     tmp.replace(path)
 
 

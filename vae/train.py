@@ -29,11 +29,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
     p.add_argument("--out", default="checkpoints/vae.pt", help="checkpoint to write (and to read with --resume)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=128, help="per process")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--depth", type=int, default=2)
+    p.add_argument("--hidden", type=int, default=768)
+    p.add_argument("--depth", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training digits")
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on only the first N test digits")
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
                 "metrics": history[-1] if history else {}}
         extra = {} if finished else {"optimizer": opt.state_dict(), "rng_state": torch.get_rng_state()}
-        save_checkpoint(args.out, model, meta, **extra)
+        save_checkpoint(args.out, model, meta, half=finished, **extra)
 
     epoch = start_epoch
     try:
