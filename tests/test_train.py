@@ -102,9 +102,9 @@ def test_train_writes_checkpoint_with_metadata_and_loss_decreases(data_dir, tmp_
     assert train_losses[0] > train_losses[1] > train_losses[2], train_losses
     assert test_losses[0] > test_losses[2], test_losses
     assert test_losses[2] < 0.8 * 784 * math.log(2), "should beat a coin flip per pixel by a wide margin"
-    # The stored test metric is what the stored weights give.
+    # The stored test metric is what the stored weights give (to within their float16 rounding).
     test_x, _ = load_mnist("test", data_dir)
-    assert train.test_metrics(model, test_x)["neg_elbo"] == pytest.approx(last["neg_elbo"], rel=1e-5)
+    assert train.test_metrics(model, test_x)["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
 
 
 def test_same_seed_gives_identical_weights(data_dir, tmp_path):
@@ -236,6 +236,18 @@ def test_checkpoint_round_trip(tmp_path):
             assert torch.equal(a, b)
 
 
+def test_half_precision_checkpoint_loads_as_float32(tmp_path):
+    torch.manual_seed(0)
+    model = VAE(hidden=32, depth=1).eval()
+    save_checkpoint(tmp_path / "half.pt", model, {}, half=True)
+    loaded = load_model(tmp_path / "half.pt")
+    for k, v in loaded.state_dict().items():
+        assert v.dtype == torch.float32 and torch.equal(v, model.state_dict()[k].half().float()), k
+    z = torch.randn(50, 2)
+    with torch.no_grad():
+        assert (loaded.decode(z) - model.decode(z)).abs().max() < 1e-2
+
+
 def test_missing_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"No VAE checkpoint at {tmp_path / 'nope.pt'}"):
         load_model(tmp_path / "nope.pt")
@@ -312,7 +324,7 @@ def test_committed_checkpoint_test_elbo(mnist_test):
     assert neg_elbo <= 145, f"committed model: test -ELBO {neg_elbo:.2f} nats"
     meta = ckpt["meta"]
     assert meta["command"].startswith(("python -m vae.train", "torchrun")) and meta["epochs"] >= 1
-    assert meta["metrics"]["neg_elbo"] == pytest.approx(train.test_metrics(model, mnist_test)["neg_elbo"], rel=1e-4)
+    assert meta["metrics"]["neg_elbo"] == pytest.approx(train.test_metrics(model, mnist_test)["neg_elbo"], abs=0.05)
 
 
 @needs_mnist
