@@ -38,6 +38,15 @@ def test_decode_images_matches_model_decode(model):
     np.testing.assert_array_equal(out, expected.astype(np.uint8))
 
 
+def test_display_decoder_draws_the_same_digits(model):
+    fast = latent.display_decoder(model)
+    z = latent.prior_samples(200, 0).numpy() * 2
+    a = latent.decode_images(model, z).astype(int)
+    b = latent.decode_images(fast, z).astype(int)
+    assert np.abs(a - b).max() <= 8 and np.abs(a - b).mean() < 0.5
+    assert next(model.parameters()).dtype == torch.float32  # the original is untouched
+
+
 def test_enlarge_is_nearest_neighbour():
     a = np.array([[1, 2], [3, 4]], dtype=np.uint8)
     big = latent.enlarge(a, 3)
@@ -51,6 +60,12 @@ def test_tile_places_cells_with_white_gaps():
     assert out.shape == (2 * 56 + 3, 3 * 56 + 2 * 3)
     assert out[0, 0] == 10 and out[0, 56 + 3] == 20 and out[56 + 3, 2 * (56 + 3)] == 60
     assert (out[56:59, :] == 255).all() and (out[:, 56:59] == 255).all()
+
+
+def test_tile_without_gaps_is_a_plain_mosaic():
+    digits = np.arange(4, dtype=np.uint8).repeat(28 * 28).reshape(2, 2, 28, 28)
+    out = latent.tile(digits, scale=1, gap=0)
+    assert out.shape == (56, 56) and out[0, 0] == 0 and out[0, 28] == 1 and out[28, 0] == 2 and out[55, 55] == 3
 
 
 def test_sample_sheet_is_near_square():

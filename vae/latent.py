@@ -12,7 +12,9 @@ Images are drawn with numpy and PIL.ImageDraw only. The scatter is splatted with
 numpy (10,000 points in a few ms); overlays are drawn on a copy of a cached base so a
 request costs about a millisecond.
 """
+import copy
 import math
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -52,9 +54,34 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 @torch.inference_mode()
 def decode_images(model: VAE, z: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Decode latent points [N, 2] in one batch -> uint8 digits [N, 28, 28]."""
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
-    return to_uint8(model.decode(z))
+    """Decode latent points [N, 2] in one batch -> uint8 digits [N, 28, 28] (model in float32 or bfloat16)."""
+    dtype = next(model.parameters()).dtype
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(dtype)
+    return to_uint8(model.decode(z).float())
+
+
+@torch.inference_mode()
+def display_decoder(model: VAE, batch: int = 900, repeats: int = 3) -> VAE:
+    """The model itself, or a bfloat16 copy of it if that decodes a batch faster on this CPU
+    (about 4x where the CPU has AVX512-BF16), timed here rather than guessed from CPU flags.
+
+    For pictures only: decoded pixels differ from float32 by a few levels of 255 at most
+    (measured: mean 0.1, max 5), which nobody can see; every number the app reports
+    (ELBO, IWAE, log p(x), posteriors) uses the float32 model."""
+    candidate = copy.deepcopy(model).to(torch.bfloat16)
+    z = torch.randn(batch, model.latent_dim, generator=torch.Generator().manual_seed(0))
+
+    def best_time(m: VAE) -> float:
+        zz = z.to(next(m.parameters()).dtype)
+        m.decode(zz)  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            m.decode(zz)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return candidate if best_time(candidate) < 0.8 * best_time(model) else model
 
 
 def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
@@ -71,12 +98,12 @@ def tile(images: np.ndarray, scale: int = 1, gap: int = 1) -> np.ndarray:
     """uint8 digits [R, C, 28, 28] -> one uint8 image of R x C enlarged cells with white gaps between them."""
     rows, cols, h, w = images.shape
     ch, cw = h * scale, w * scale
-    out = np.full((rows * ch + (rows - 1) * gap, cols * cw + (cols - 1) * gap), 255, dtype=np.uint8)
-    for r in range(rows):
-        for c in range(cols):
-            y, x = r * (ch + gap), c * (cw + gap)
-            out[y : y + ch, x : x + cw] = enlarge(images[r, c], scale)
-    return out
+    # Give every cell a white gap on its right and bottom, lay the cells out with one
+    # reshape, then trim the gap after the last row and column.
+    cells = np.full((rows, cols, ch + gap, cw + gap), 255, dtype=np.uint8)
+    cells[:, :, :ch, :cw] = images.repeat(scale, axis=2).repeat(scale, axis=3)
+    out = cells.transpose(0, 2, 1, 3).reshape(rows * (ch + gap), cols * (cw + gap))
+    return out[: out.shape[0] - gap, : out.shape[1] - gap]
 
 
 # ---------------------------------------------------------------- grid coordinates
