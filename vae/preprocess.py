@@ -35,13 +35,15 @@ BLANK = "No digit found: the image is blank or has too little contrast. Draw or 
 FIELD = 28
 DIGIT_BOX = 20
 # Ink weaker than this fraction of the stroke level is noise (JPEG ringing, paper texture).
-NOISE_FLOOR = 0.1
+NOISE_FLOOR = 0.05
 # At least this (on a 0..1 grey scale) and this many noise deviations separate ink from paper.
 MIN_CONTRAST = 0.08
 MIN_SNR = 6.0
 # Mass share trimmed from each side when finding the ink's bounding box, so that
 # stray specks far from the digit do not stretch the box.
-TRIM = 0.005
+TRIM = 0.001
+# The ink level of a full stroke: this percentile of the pixels in the strokes' cores.
+STROKE_PERCENTILE = 90
 
 
 class ImageError(ValueError):
@@ -209,15 +211,19 @@ def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def _ink(gray: np.ndarray) -> np.ndarray:
     """Ink strength in [0, 1] (0 = paper, 1 = full stroke) from grey levels of either polarity."""
-    flat = gray - _background(gray)
+    paper = _background(gray)
+    flat = gray - paper
     smooth = _blur3(flat)
     if -smooth.min() > smooth.max():  # the strongest marks are darker than the paper
-        flat, smooth = -flat, -smooth
-    noise = 1.4826 * float(np.median(np.abs(flat)))  # robust std of the paper, which is most pixels
+        # Light multiplies what paper and ink reflect: measure ink relative to the local
+        # paper brightness, so a shadow dims the strokes' contrast no more than the paper.
+        flat = -flat / np.maximum(paper, MIN_CONTRAST)
+        smooth = _blur3(flat)
+    noise = 1.4826 * float(np.median(np.abs(flat[::2, ::2])))  # robust std of the paper, which is most pixels
     contrast = float(smooth.max())
     if contrast < max(MIN_CONTRAST, MIN_SNR * noise):
         raise ImageError(BLANK)
-    stroke = float(np.median(flat[smooth > contrast / 2]))  # typical ink level inside strokes
+    stroke = float(np.percentile(flat[smooth > contrast / 2], STROKE_PERCENTILE))
     floor = max(NOISE_FLOOR * stroke, 3 * noise)
     if stroke <= floor:
         raise ImageError(BLANK)
@@ -232,18 +238,24 @@ def _background(gray: np.ndarray) -> np.ndarray:
     vignetting; strokes are far too sharp to be absorbed by it.
     """
     height, width = gray.shape
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    ys, xs = ys / max(height - 1, 1) - 0.5, xs / max(width - 1, 1) - 0.5
-    basis = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
+    y = np.linspace(-0.5, 0.5, height, dtype=np.float32)[:, None]
+    x = np.linspace(-0.5, 0.5, width, dtype=np.float32)[None, :]
+
+    def quadratic(y: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
+        return [np.ones_like(y * x), x, y, x * x, x * y, y * y]
+
     step = max(1, int(np.sqrt(height * width / 10_000)))  # ~10k points are plenty for 6 coefficients
-    a, b = basis[::step, ::step].reshape(-1, 6), gray[::step, ::step].reshape(-1)
+    a = np.stack(np.broadcast_arrays(*quadratic(y[::step], x[:, ::step])), axis=-1).reshape(-1, 6).astype(np.float64)
+    b = gray[::step, ::step].reshape(-1).astype(np.float64)
     residual = b - np.median(b)
     for _ in range(3):
         spread = 1.4826 * np.median(np.abs(residual))
         keep = np.abs(residual) <= max(2.5 * spread, 1e-3)
-        coef, *_ = np.linalg.lstsq(a[keep], b[keep], rcond=None)
+        kept = a[keep]
+        # Normal equations: 6 unknowns on [-0.5, 0.5] are well conditioned, and this is 50x faster than lstsq.
+        coef = np.linalg.solve(kept.T @ kept + 1e-9 * np.eye(6), kept.T @ b[keep])
         residual = b - a @ coef
-    return (basis @ coef).astype(np.float32)
+    return sum(c * term for c, term in zip(coef.astype(np.float32), quadratic(y, x)))
 
 
 def _blur3(a: np.ndarray) -> np.ndarray:
@@ -260,10 +272,10 @@ def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
 
 def _span(mass: np.ndarray) -> slice:
     """Index range holding all but TRIM of the mass at each end."""
-    cumulative = np.cumsum(mass) / mass.sum()
-    start = int(np.searchsorted(cumulative, TRIM, side="right"))
-    stop = int(np.searchsorted(cumulative, 1 - TRIM, side="left")) + 1
-    return slice(start, max(stop, start + 1))
+    cut = TRIM * mass.sum()
+    start = int(np.argmax(np.cumsum(mass) > cut))
+    stop = len(mass) - int(np.argmax(np.cumsum(mass[::-1]) > cut))
+    return slice(start, stop)
 
 
 def _fit_box(ink: np.ndarray) -> np.ndarray:
