@@ -1,0 +1,198 @@
+"""The app: its handlers called directly, then every public endpoint through gradio_client
+against the app served on loopback (the `client` fixture), including bad input."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+gr = pytest.importorskip("gradio")
+from gradio_client import handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+import app  # noqa: E402
+from vae import inputs, latent  # noqa: E402
+
+ENDPOINTS = {"/decode", "/reconstruct", "/grid", "/sample", "/interpolate", "/elbo"}
+
+
+def select(x: float, y: float) -> gr.SelectData:
+    return gr.SelectData(None, {"index": [x, y], "value": None})
+
+
+@pytest.fixture(scope="module")
+def one_png(tmp_path_factory) -> str:
+    """A thick dark vertical stroke on white paper: a '1'."""
+    image = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(image).line([(100, 30), (100, 170)], fill="black", width=18)
+    path = tmp_path_factory.mktemp("digits") / "one.png"
+    image.save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def not_an_image(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("bad") / "digit.png"
+    path.write_text("this is not a picture")
+    return str(path)
+
+
+def load(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def test_decode_is_the_models_digit_enlarged():
+    out = app.decode(0.5, -1.0)
+    assert out.shape == (28 * app.DIGIT_SCALE, 28 * app.DIGIT_SCALE) and out.dtype == np.uint8
+    expected = latent.decode_images(app.display_model, [[0.5, -1.0]])[0]
+    np.testing.assert_array_equal(out, latent.enlarge(expected, app.DIGIT_SCALE))
+    assert not np.array_equal(out, app.decode(-2.0, 2.0))
+
+
+def test_decode_clamps_far_z_and_rejects_non_numbers():
+    np.testing.assert_array_equal(app.decode(1e6, 0.0), app.decode(inputs.Z_LIMIT, 0.0))
+    with pytest.raises(gr.Error, match="z1 must be a number"):
+        app.decode("abc", 0.0)
+    with pytest.raises(gr.Error, match="z2 must be a finite number"):
+        app.decode(0.0, float("nan"))
+
+
+def test_clicking_the_map_moves_the_sliders_there():
+    z = np.array([1.25, -2.5])
+    x, y = app.MAP.z_to_px(z)
+    z1, z2, digit, image = app.explorer_click(select(x, y))
+    assert (z1, z2) == pytest.approx((1.25, -2.5), abs=0.02)
+    np.testing.assert_array_equal(digit, app.decode(z1, z2))
+    assert image.size == app.BASE_MAP.size and np.any(np.asarray(image) != np.asarray(app.BASE_MAP))
+
+
+def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
+    prepared, recon, post = app.reconstruct(one_png)
+    assert prepared.shape == recon.shape == (112, 112)
+    # the prepared input is MNIST-like: white ink on black, centred
+    small = prepared[:: app.DIGIT_SCALE, :: app.DIGIT_SCALE].astype(float)
+    assert small.max() == 255 and small[0].max() == 0
+    ys, xs = np.nonzero(small > 128)
+    assert abs(xs.mean() - 14) < 2 and abs(ys.mean() - 14) < 2
+    assert set(post) == {"mu", "sigma"} and len(post["mu"]) == len(post["sigma"]) == 2
+    assert all(s > 0 for s in post["sigma"])
+    x = torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
+    mu, _ = latent.posterior(app.model, x)
+    np.testing.assert_allclose(post["mu"], mu, atol=0.05)
+
+
+def test_reconstruct_errors_are_user_messages(not_an_image):
+    with pytest.raises(gr.Error, match="not an image"):
+        app.reconstruct(not_an_image)
+    with pytest.raises(gr.Error, match="Upload"):
+        app.reconstruct(None)
+
+
+def test_sketch_reconstructs_strokes_and_ignores_an_empty_canvas():
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the sketchpad sends it
+    assert app.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})[:3] == (None, None, None)
+    canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
+    prepared, recon, post, image, pixels, post_again = app.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})
+    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == post_again
+    assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
+    assert image.size == app.BASE_MAP.size
+
+
+def test_grid_image_and_recentre_by_click():
+    image = app.grid(0.0, 0.0, 4.0, 5, "cdf")
+    layout = latent.grid_layout(5)
+    assert image.width == layout.left + 5 * layout.cell + 4 * layout.gap + latent.GRID_MARGINS["right"]
+    pitch = layout.cell + layout.gap
+    z1, z2, span, grid, window = app.grid_click(0.0, 0.0, 4.0, 5, "linear", select(layout.left + 4 * pitch + 3, layout.top + 3))
+    assert (z1, z2, span) == (2.0, 2.0, 4.0)  # the top-right cell of a 4-wide grid around 0
+    z1, z2, span, *_ = app.grid_move(0, 0, 1 / 1.5)(1.0, 1.0, 3.0, 5, "linear")
+    assert (z1, z2, span) == (1.0, 1.0, 2.0)
+    z1, z2, span, *_ = app.grid_move(1, 0, 1)(1.0, 1.0, 2.0, 5, "linear")
+    assert (z1, z2) == (1.5, 1.0)
+
+
+def test_grid_rejects_bad_arguments():
+    with pytest.raises(gr.Error, match="spacing"):
+        app.grid(0.0, 0.0, 4.0, 5, "log")
+    with pytest.raises(gr.Error, match="whole number"):
+        app.grid(0.0, 0.0, 4.0, 2.5, "linear")
+    np.testing.assert_array_equal(np.asarray(app.grid(0.0, 0.0, 4.0, 10_000, "linear")), np.asarray(app.grid(0.0, 0.0, 4.0, 30, "linear")))
+
+
+def test_sample_and_interpolate_shapes():
+    sheet = app.sample(10, 3)
+    assert sheet.shape == (3 * 56 + 2 * 2, 4 * 56 + 3 * 2)  # 4 x 3 cells of 56 px
+    np.testing.assert_array_equal(sheet, app.sample(10, 3))
+    strip = app.interpolate(-1.0, -1.0, 1.0, 1.0, 6)
+    assert strip.shape == (84, 6 * 84 + 5 * 2)
+    ends = latent.decode_images(app.display_model, [[-1.0, -1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(strip[:84, :84], latent.enlarge(ends[0], 3))
+    np.testing.assert_array_equal(strip[:84, -84:], latent.enlarge(ends[1], 3))
+
+
+def test_elbo_view_for_a_test_digit():
+    pixels, numbers, terms, image, samples, shown = app.elbo_pick(3, 5, 100, 0)
+    np.testing.assert_array_equal(pixels, app.test_images[3])
+    assert terms["elbo"] == pytest.approx(terms["reconstruction"] - terms["kl"])
+    assert terms["elbo"] <= terms["log_px"] + 1e-6
+    assert f"{terms['log_px']:.2f}" in numbers and "D_{KL}" in numbers
+    assert len(terms["z_samples"]) == 5 and samples.shape == (2 * 56 + 2, 3 * 56 + 2 * 2)  # 5 decodes, 3 x 2 sheet
+
+
+# ---------------------------------------------------------------- through the server
+
+
+def test_the_api_lists_exactly_the_documented_endpoints(client):
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ENDPOINTS
+
+
+def test_api_decode(client):
+    out = load(client.predict(0.5, -1.0, api_name="/decode"))
+    np.testing.assert_array_equal(out if out.ndim == 2 else out[..., 0], app.decode(0.5, -1.0))
+
+
+def test_api_grid(client):
+    out = load(client.predict(0.0, 0.0, 6.0, 30, "cdf", api_name="/grid"))
+    layout = latent.grid_layout(30)
+    assert out.shape[1] == layout.left + 30 * 28 + 29 + latent.GRID_MARGINS["right"]
+    np.testing.assert_array_equal(out, np.asarray(app.grid(0.0, 0.0, 6.0, 30, "cdf")))
+
+
+def test_api_sample_and_interpolate(client):
+    sheet = load(client.predict(16, 5, api_name="/sample"))
+    np.testing.assert_array_equal(sheet, app.sample(16, 5))
+    strip = load(client.predict(-1.0, 0.5, 2.0, -0.5, 8, api_name="/interpolate"))
+    np.testing.assert_array_equal(strip, app.interpolate(-1.0, 0.5, 2.0, -0.5, 8))
+
+
+def test_api_reconstruct(client, one_png):
+    prepared, recon, post = client.predict(handle_file(one_png), api_name="/reconstruct")
+    expected = app.reconstruct(one_png)
+    np.testing.assert_array_equal(load(prepared), expected[0])
+    np.testing.assert_array_equal(load(recon), expected[1])
+    assert post == expected[2]
+
+
+def test_api_elbo(client, one_png):
+    terms = client.predict(handle_file(one_png), 20, 300, api_name="/elbo")
+    for key in ("reconstruction", "kl", "elbo", "iwae", "log_px", "gap", "mu", "sigma", "z_samples"):
+        assert key in terms
+    assert terms["elbo"] == pytest.approx(terms["reconstruction"] - terms["kl"])
+    assert terms["L"] == 20 and terms["K"] == 300 and len(terms["z_samples"]) == 20
+    assert terms["kl"] > 0 and terms["elbo"] < terms["log_px"] < 0
+    assert terms == client.predict(handle_file(one_png), 20, 300, api_name="/elbo")  # seeded: reproducible
+
+
+def test_api_errors_carry_the_message(client, not_an_image):
+    with pytest.raises(AppError, match="not an image"):
+        client.predict(handle_file(not_an_image), api_name="/reconstruct")
+    with pytest.raises(AppError, match="z1 must be a number"):
+        client.predict("abc", 0.0, api_name="/decode")
+    with pytest.raises(AppError, match="z2 must be a number"):
+        client.predict(0.0, None, api_name="/decode")
+    with pytest.raises(AppError, match="spacing"):
+        client.predict(0.0, 0.0, 6.0, 10, "banana", api_name="/grid")
+    # the server is still fine afterwards
+    assert load(client.predict(0.0, 0.0, api_name="/decode")).shape[:2] == (112, 112)
