@@ -54,7 +54,7 @@ _test = torch.load(LATENTS, map_location="cpu", weights_only=True)
 test_mu = _test["mu"].double().numpy()
 test_labels = _test["labels"].numpy()
 test_images = _test["images"].numpy()  # uint8 [100, 28, 28], the first 100 test digits
-BASE_MAP = latent.render_map(MAP, test_mu, test_labels)
+BASE_MAP = latent.to_palette(latent.render_map(MAP, test_mu, test_labels))
 DIGIT_CHOICES = [(f"test digit #{i} (a {test_labels[i]})", i) for i in range(len(test_images))]
 
 
@@ -443,7 +443,7 @@ def elbo_tab_opened(pixels):
     return (test_images[0], *initial_elbo()) if pixels is None else (gr.skip(),) * 6
 
 
-threading.Thread(target=initial_elbo, daemon=True).start()
+threading.Thread(target=initial_elbo).start()  # not a daemon: exiting mid-computation would abort torch
 
 with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
     gr.Markdown(

@@ -221,6 +221,19 @@ def test_render_map_and_overlays_change_only_what_they_should():
     np.testing.assert_array_equal(np.asarray(base), before)  # the cached base is untouched
 
 
+def test_palette_map_keeps_overlay_colours_exact():
+    frame = latent.MapFrame()
+    rng = np.random.default_rng(1)
+    base = latent.to_palette(latent.render_map(frame, rng.normal(size=(3000, 2)), rng.integers(0, 10, 3000)))
+    assert base.mode == "P"
+    image = base.copy()
+    latent.draw_marker(image, frame, np.array([0.0, 0.0]), colour=(200, 0, 120))
+    latent.draw_path(image, frame, np.array([[-1.0, -1.0], [1.0, 1.0]]))
+    rgb = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    assert ((rgb == (200, 0, 120)).all(axis=1)).sum() > 20
+    assert ((rgb == latent.INK).all(axis=1)).sum() > 20
+
+
 def test_overlays_are_clipped_to_the_plot():
     frame = latent.MapFrame()
     base = latent.render_map(frame, np.zeros((1, 2)), np.zeros(1, dtype=int))
