@@ -25,7 +25,7 @@ MAX_PIXELS = 40_000_000
 WORK_SIZE = 512
 # Pillow can parse many more formats, some through external programs (EPS runs
 # Ghostscript); uploads only ever need these.
-FORMATS = ("PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP", "TIFF")
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG includes multi-picture (MPO) phone photos
 NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, GIF, WebP, BMP or TIFF)."
 BLANK = "No digit found: the image is blank or has too little contrast. Draw or photograph a single dark digit on light paper (or a light one on dark)."
 
@@ -61,7 +61,9 @@ def open_image(data: bytes | str | Path) -> Image.Image:
     """
     raw = _read_upload(data)
     with warnings.catch_warnings():
-        # Pillow only warns between its own limit and twice that; make it an error.
+        # Damaged metadata only earns a warning from Pillow: fatal damage raises anyway.
+        warnings.simplefilter("ignore")
+        # Pillow only warns between its own pixel limit and twice that; make it an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(raw), formats=FORMATS)
@@ -69,20 +71,20 @@ def open_image(data: bytes | str | Path) -> Image.Image:
             raise ImageError(f"The image has too many pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).") from None
         except Exception:
             raise ImageError(NOT_AN_IMAGE) from None
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"The image is too large: {width} x {height} pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).")
-    if width == 0 or height == 0:
-        raise ImageError("The image has no pixels.")
-    image.draft(None, (WORK_SIZE, WORK_SIZE))
-    try:
-        image.load()
-    except Exception:
-        raise ImageError("The image file is damaged or incomplete (was the upload cut short?).") from None
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:
-        return image  # unreadable EXIF data: the pixels themselves are fine
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageError(f"The image is too large: {width} x {height} pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).")
+        if width == 0 or height == 0:
+            raise ImageError("The image has no pixels.")
+        image.draft(None, (WORK_SIZE, WORK_SIZE))
+        try:
+            image.load()
+        except Exception:
+            raise ImageError("The image file is damaged or incomplete (was the upload cut short?).") from None
+        try:
+            return ImageOps.exif_transpose(image)
+        except Exception:
+            return image  # unreadable EXIF data: the pixels themselves are fine
 
 
 def _read_upload(data: bytes | str | Path) -> bytes:
