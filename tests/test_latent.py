@@ -38,6 +38,11 @@ def test_decode_images_matches_model_decode(model):
     np.testing.assert_array_equal(out, expected.astype(np.uint8))
 
 
+def test_fast_elu_is_elu():
+    x = torch.linspace(-30, 30, 100_001)
+    torch.testing.assert_close(latent.FastELU()(x), torch.nn.functional.elu(x), atol=1e-6, rtol=1e-6)
+
+
 def test_display_decoder_draws_the_same_digits(model):
     fast = latent.display_decoder(model)
     z = latent.prior_samples(200, 0).numpy() * 2
