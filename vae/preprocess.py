@@ -169,7 +169,7 @@ def _gray_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         # 16- and 32-bit grey: Pillow's conversion to L would clip instead of scaling.
         scale = 65535.0 if image.mode != "F" else 1.0
-        image, transparent = image.convert("F"), None
+        image, transparent = image.convert("F"), False
     else:
         scale = 255.0
         transparent = image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info
