@@ -154,7 +154,13 @@ def posterior_map(post: dict | None) -> Image.Image:
     """The latent map with q(z|x)'s 1- and 2-sigma ellipses."""
     if not post:
         return BASE_MAP
-    return map_with(lambda im: latent.draw_ellipses(im, MAP, np.array(post["mu"]), np.array(post["sigma"])))
+    mu, sigma = np.array(post["mu"]), np.array(post["sigma"])
+
+    def draw(image):
+        latent.draw_marker(image, MAP, mu, radius=10)  # the rings are often only a few pixels wide
+        latent.draw_ellipses(image, MAP, mu, sigma)
+
+    return map_with(draw)
 
 
 def reconstruction_view(x: torch.Tensor):
@@ -485,13 +491,14 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
                                       image_mode=None, sources=["upload", "clipboard", "webcam"], height=380)
             with gr.Column(scale=2):
                 with gr.Row():
-                    prepared = digit_output("prepared", "What the encoder sees (28×28)")
-                    reconstruction = digit_output("reconstruction", "Reconstruction  decode(μ)")
+                    prepared = digit_output("prepared", "Input x (28×28)")
+                    reconstruction = digit_output("reconstruction", "Reconstruction")
                 posterior = gr.JSON(label="q(z|x): posterior mean μ and standard deviation σ", elem_id="posterior", open=True, max_height=220)
                 gr.Markdown(
                     "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
                     "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$ and decoded from $\\mu$. "
-                    "The rings on the map are 1σ and 2σ of $q$.", latex_delimiters=LATEX)
+                    "The map marks $\\mu$; the small rings inside the marker are 1σ and 2σ of $q$ — the encoder is usually "
+                    "very sure, so they are tiny (the ELBO tab zooms in).", latex_delimiters=LATEX)
             with gr.Column(scale=3):
                 rec_map = map_image("rec_map", "Where your digit lands")
 
@@ -634,7 +641,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
 
     # Reconstruct
     rec_outputs = [prepared, reconstruction, posterior, rec_map, mine_pixels, mine_post]
-    upload.change(reconstruct_upload, upload, rec_outputs, **PRIVATE)
+    upload.input(reconstruct_upload, upload, rec_outputs, **PRIVATE)
     sketch.change(reconstruct_sketch, sketch, rec_outputs, **LIVE, **PRIVATE)
 
     # Gradio's sketchpad starts with no tool selected; pick the brush so the user can just draw.

@@ -83,6 +83,18 @@ def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
     np.testing.assert_allclose(post["mu"], mu, atol=0.05)
 
 
+def test_transparent_upload_keeps_its_strokes(tmp_path):
+    """Dark strokes on a transparent canvas: the transparent pixels are background, not ink."""
+    image = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse([90, 60, 210, 240], outline=(10, 10, 10, 255), width=22)  # a '0'
+    path = tmp_path / "zero.png"
+    image.save(path)
+    prepared, _, _ = app.reconstruct(str(path))
+    small = prepared[:: app.DIGIT_SCALE, :: app.DIGIT_SCALE]
+    assert small[14, 14] < 64  # the hole of the 0 is background
+    assert small[14].max() == 255 and small[0].max() == 0  # ink on the ring, black margin
+
+
 def test_reconstruct_errors_are_user_messages(not_an_image):
     with pytest.raises(gr.Error, match="not an image"):
         app.reconstruct(not_an_image)
@@ -130,6 +142,17 @@ def test_sample_and_interpolate_shapes():
     ends = latent.decode_images(app.display_model, [[-1.0, -1.0], [1.0, 1.0]])
     np.testing.assert_array_equal(strip[:84, :84], latent.enlarge(ends[0], 3))
     np.testing.assert_array_equal(strip[:84, -84:], latent.enlarge(ends[1], 3))
+
+
+def test_interpolation_endpoints_from_test_digits_and_clicks():
+    a1, a2, b1, b2, strip, path = app.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, 4, "A")
+    assert (a1, a2) == app.test_digit_mu(5) and (b1, b2) == (1.0, 1.0)
+    assert strip.shape == (84, 4 * 84 + 3 * 2)
+    x, y = app.MAP.z_to_px(np.array([-2.0, 3.0]))
+    a1, a2, b1, b2, *_ = app.interpolation_click("B", 0.5, 0.5, 1.0, 1.0, 4, select(x, y))
+    assert (a1, a2) == (0.5, 0.5) and (b1, b2) == pytest.approx((-2.0, 3.0), abs=0.02)
+    with pytest.raises(gr.Error, match="Reconstruct tab"):
+        app.endpoint_from_mine(None, 0, 0, 1, 1, 4, "A")
 
 
 def test_elbo_view_for_a_test_digit():
