@@ -505,7 +505,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
     with gr.Tab("Manifold", id="manifold"):
         with gr.Row():
             with gr.Column(scale=3):
-                grid_img = gr.Image(grid(0.0, 0.0, 6.0, 15, "linear"), label="Decoded grid (click a cell to centre on it)", elem_id="grid", format="png",
+                grid_img = gr.Image(grid(0.0, 0.0, 6.0, 20, "linear"), label="Decoded grid (click a cell to centre on it)", elem_id="grid", format="png",
                                     interactive=False, buttons=["download", "fullscreen"])
             with gr.Column(scale=2):
                 with gr.Row():
@@ -513,7 +513,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
                     grid_z2 = gr.Slider(-Z_RANGE, Z_RANGE, value=0.0, step=0.01, label="centre z2", elem_id="grid_z2")
                 with gr.Row():
                     grid_span = gr.Slider(inputs.SPAN_MIN, inputs.SPAN_MAX, value=6.0, step=0.01, label="span (first to last column)", elem_id="grid_span")
-                    grid_n = gr.Slider(1, inputs.GRID_N_MAX, value=15, step=1, label="n × n", elem_id="grid_n")
+                    grid_n = gr.Slider(1, inputs.GRID_N_MAX, value=20, step=1, label="n × n", elem_id="grid_n")
                 grid_spacing = gr.Radio([("linear in z", "linear"), ("uniform in prior CDF Φ(z)", "cdf")], value="linear",
                                         label="spacing", elem_id="grid_spacing")
                 with gr.Row():
@@ -541,7 +541,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
                     samples_n = gr.Slider(1, inputs.SAMPLES_N_MAX, value=36, step=1, label="how many", elem_id="samples_n")
                     samples_seed = gr.Number(0, label="seed", precision=0, elem_id="samples_seed")
                     samples_button = gr.Button("New samples", elem_id="samples_button")
-                samples_img = gr.Image(initial_samples[0], label="Decoded prior samples", elem_id="samples", format="png", interactive=False)
+                samples_img = gr.Image(initial_samples[0], label="Decoded prior samples", show_label=False, elem_id="samples", format="png", interactive=False)
             with gr.Column(scale=2):
                 samples_map = map_image("samples_map", "The samples on the map", initial_samples[1])
         gr.Markdown("### Interpolation\nWalk the straight line from A to B in latent space and decode every step. "
@@ -552,19 +552,17 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
                     with gr.Column():
                         pick_a = gr.Dropdown(DIGIT_CHOICES, value=0, label="A: a test digit", elem_id="interp_pick_a")
                         mine_a = gr.Button("A = my digit", size="sm", elem_id="interp_mine_a")
-                        with gr.Row():
-                            a1 = gr.Slider(-Z_RANGE, Z_RANGE, value=A0[0], step=0.01, label="A z1", elem_id="interp_a1")
-                            a2 = gr.Slider(-Z_RANGE, Z_RANGE, value=A0[1], step=0.01, label="A z2", elem_id="interp_a2")
+                        a1 = gr.Slider(-Z_RANGE, Z_RANGE, value=A0[0], step=0.01, label="A z1", elem_id="interp_a1")
+                        a2 = gr.Slider(-Z_RANGE, Z_RANGE, value=A0[1], step=0.01, label="A z2", elem_id="interp_a2")
                     with gr.Column():
                         pick_b = gr.Dropdown(DIGIT_CHOICES, value=1, label="B: a test digit", elem_id="interp_pick_b")
                         mine_b = gr.Button("B = my digit", size="sm", elem_id="interp_mine_b")
-                        with gr.Row():
-                            b1 = gr.Slider(-Z_RANGE, Z_RANGE, value=B0[0], step=0.01, label="B z1", elem_id="interp_b1")
-                            b2 = gr.Slider(-Z_RANGE, Z_RANGE, value=B0[1], step=0.01, label="B z2", elem_id="interp_b2")
+                        b1 = gr.Slider(-Z_RANGE, Z_RANGE, value=B0[0], step=0.01, label="B z1", elem_id="interp_b1")
+                        b2 = gr.Slider(-Z_RANGE, Z_RANGE, value=B0[1], step=0.01, label="B z2", elem_id="interp_b2")
                 with gr.Row():
                     steps = gr.Slider(2, inputs.STEPS_MAX, value=10, step=1, label="steps", elem_id="interp_steps")
                     click_sets = gr.Radio(["A", "B"], value="A", label="clicking the map sets", elem_id="interp_click_sets")
-                interp_img = gr.Image(initial_path[0], label="A → B", elem_id="interpolation", format="png", interactive=False)
+                interp_img = gr.Image(initial_path[0], label="A → B", show_label=False, elem_id="interpolation", format="png", interactive=False)
             with gr.Column(scale=2):
                 interp_map = map_image("interp_map", "The path on the map", initial_path[1])
 
@@ -626,7 +624,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
 
         api(decode, [number("z1"), number("z2")], decoded, "decode")
         api(reconstruct, gr.File(label="image"), [prepared, reconstruction, posterior], "reconstruct")
-        api(grid, [number("z1", 0.0), number("z2", 0.0), number("span", 6.0), number("n", 15), gr.Textbox("linear", label="spacing")],
+        api(grid, [number("z1", 0.0), number("z2", 0.0), number("span", 6.0), number("n", 20), gr.Textbox("linear", label="spacing")],
             grid_img, "grid")
         api(sample, [number("n", 36), number("seed", 0)], samples_img, "sample")
         api(interpolate, [number("a1"), number("a2"), number("b1"), number("b2"), number("steps", 10)], interp_img, "interpolate")
@@ -677,14 +675,14 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
     mine_b.click(lambda p, *v: endpoint_from_mine(p, *v, "B"), [mine_post] + ab + [steps], interp_outputs, **HIDDEN, **PRIVATE)
     interp_map.select(interpolation_click, [click_sets] + ab + [steps], interp_outputs, **HIDDEN, **PRIVATE)
 
-    # ELBO anatomy: L and K act on release, since log p(x) and IWAE take a few hundred ms.
+    # ELBO anatomy: L and K update live too; always_last keeps at most one recomputation waiting.
     elbo_settings = [elbo_L, elbo_K, elbo_seed]
     elbo_outputs = [elbo_pixels, elbo_numbers, elbo_json, elbo_map, elbo_samples, elbo_input]
     elbo_tab.select(elbo_tab_opened, elbo_pixels, elbo_outputs, show_progress="minimal", **PRIVATE)
     elbo_digit.input(elbo_pick, [elbo_digit] + elbo_settings, elbo_outputs, show_progress="minimal", **PRIVATE)
     elbo_upload_img.upload(elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs, show_progress="minimal", **PRIVATE)
     elbo_mine_button.click(elbo_mine, [mine_pixels] + elbo_settings, elbo_outputs, show_progress="minimal", **PRIVATE)
-    gr.on([elbo_L.release, elbo_K.release, elbo_seed.submit], elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],
+    gr.on([elbo_L.input, elbo_K.input, elbo_seed.submit], elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],
           trigger_mode="always_last", show_progress="minimal", **PRIVATE)
     elbo_resample.click(lambda: random.randrange(2**31), None, elbo_seed, **HIDDEN, **PRIVATE).then(
         elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:], show_progress="minimal", **PRIVATE)
