@@ -1,0 +1,155 @@
+"""The app in a real browser: Debian's chromium, driven by Playwright, against the app
+served on loopback (the `app_url` fixture of conftest.py).
+
+A user drags a slider and the decoded digit changes, uploads a photo of a digit and
+gets its reconstruction, clicks the manifold grid and it recentres, and moves L and
+K in the ELBO anatomy tab and the numbers change. Also writes the README's
+screenshot, docs/screenshot.png. Skips when /usr/bin/chromium is absent (CI installs it).
+"""
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.app_latency import digit_photo
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+TIMEOUT = 30_000  # ms; generous, the machine is shared
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium; .ci/run does)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app_url)
+    page.wait_for_selector("#decoded img")
+    yield page
+    page.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def src(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} img").first.get_attribute("src")
+
+
+def wait_for_new_image(page, elem_id: str, old: str | None) -> str:
+    """Wait until the image in #elem_id has a source other than `old` and has loaded; return the source."""
+    page.wait_for_function("([id, old]) => { const img = document.querySelector(`#${id} img`);"
+                           " return img && img.src && img.src !== old && img.complete && img.naturalWidth > 0; }",
+                           arg=[elem_id, old])
+    return src(page, elem_id)
+
+
+def fetch(page, url: str) -> np.ndarray:
+    """The image the page shows, fetched as the browser does."""
+    response = page.request.get(url)
+    assert response.ok, url
+    return np.asarray(Image.open(io.BytesIO(response.body())).convert("L"))
+
+
+def drag(page, elem_id: str, dx: float) -> None:
+    """Press the slider's thumb (at its current value) and drag it dx pixels, as a user does."""
+    slider = page.locator(f"#{elem_id} input[type=range]")
+    box = slider.bounding_box()
+    lo, hi = float(slider.get_attribute("min")), float(slider.get_attribute("max"))
+    x = box["x"] + box["width"] * (float(slider.input_value()) - lo) / (hi - lo)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=8)
+    page.mouse.up()
+
+
+def number(page, elem_id: str) -> float:
+    return float(page.locator(f"#{elem_id} input[type=number]").input_value())
+
+
+def test_dragging_a_slider_changes_the_decoded_digit(page):
+    before_src, before_map = src(page, "decoded"), src(page, "latent_map")
+    before = fetch(page, before_src)
+    drag(page, "z1", 120)
+    assert number(page, "z1") > 0.5
+    after = fetch(page, wait_for_new_image(page, "decoded", before_src))
+    assert after.shape == before.shape and np.abs(after.astype(int) - before).mean() > 2
+    wait_for_new_image(page, "latent_map", before_map)  # the marker follows
+
+    page.keyboard.press("ArrowRight")  # the slider keeps focus after the drag; the keyboard moves it too
+    wait_for_new_image(page, "decoded", src(page, "decoded"))
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert Image.open(SCREENSHOT).size[0] >= 1400
+
+
+def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
+    import app
+
+    photo = tmp_path / "digit.jpg"
+    photo.write_bytes(digit_photo(app.test_images[3]))
+    open_tab(page, "Reconstruct")
+    open_tab(page, "Upload / paste / webcam")
+    page.locator("#upload input[type=file]").set_input_files(str(photo))
+
+    prepared = fetch(page, wait_for_new_image(page, "prepared", None))
+    reconstruction = fetch(page, wait_for_new_image(page, "reconstruction", None))
+    assert prepared.mean() < 100 and prepared.max() > 200, "the encoder sees bright ink on black, as in MNIST"
+    # The photo's reconstruction looks like the clean digit's.
+    clean = app.reconstruction_of(app.as_input(app.test_images[3]))[1]
+    assert reconstruction.shape == clean.shape
+    assert np.corrcoef(reconstruction.ravel(), clean.ravel())[0, 1] > 0.8
+    page.wait_for_function("() => document.querySelector('#posterior').innerText.includes('sigma')")
+
+
+def test_clicking_the_grid_recentres_it(page):
+    open_tab(page, "Manifold")
+    old = src(page, "grid")
+    page.wait_for_selector("#grid img")
+    box = page.locator("#grid img").bounding_box()
+    page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + 0.15 * box["height"])  # a cell up and to the left
+    wait_for_new_image(page, "grid", old)
+    assert number(page, "grid_z1") < -1 and number(page, "grid_z2") > 1
+
+
+def test_elbo_numbers_follow_digit_L_and_K(page):
+    open_tab(page, "ELBO anatomy")
+    numbers = page.locator("#elbo_numbers")
+
+    def changed(old: str) -> str:
+        page.wait_for_function("([old]) => { const t = document.querySelector('#elbo_numbers').innerText;"
+                               " return t !== old && !t.includes('Computing'); }", arg=[old])
+        return numbers.inner_text()
+
+    shown = changed("")
+    assert "ELBO" in shown
+
+    page.locator("#elbo_digit input").click()
+    page.get_by_role("option", name="test digit #7 (").first.click()
+    shown = changed(shown)
+
+    drag(page, "elbo_L", 60)
+    assert number(page, "elbo_L") > 10
+    shown = changed(shown)
+
+    drag(page, "elbo_K", -150)
+    assert number(page, "elbo_K") < 1000
+    changed(shown)
