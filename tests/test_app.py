@@ -164,6 +164,13 @@ def test_elbo_view_for_a_test_digit():
     assert len(terms["z_samples"]) == 5 and samples.shape == (2 * 56 + 2, 3 * 56 + 2 * 2)  # 5 decodes, 3 x 2 sheet
 
 
+def test_elbo_tab_shows_digit_0_first_and_keeps_a_choice():
+    first = app.elbo_tab_opened(None)
+    np.testing.assert_array_equal(first[0], app.test_images[0])
+    assert first[2]["L"] == 10 and first[2]["K"] == 1000
+    assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in app.elbo_tab_opened(app.test_images[4]))
+
+
 # ---------------------------------------------------------------- through the server
 
 
