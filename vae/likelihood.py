@@ -1,0 +1,290 @@
+"""The exact log-likelihood that a 2-D latent space allows, and the true posterior.
+
+The seed text says log p(x) = log ∫ p(x|z) p(z) dz cannot be computed, so we train on
+the ELBO instead. With a 2-D z the integral is a 2-D integral: a sum over a grid of z
+values computes it to a few thousandths of a nat. That gives the exact gap
+log p(x) - ELBO = KL(q(z|x) || p(z|x)), and the true posterior p(z|x) to draw beside q(z|x).
+
+How the sum is made cheap (a trained 2-D VAE has posteriors 0.01-0.1 wide spread over
+[-6, 6], so one uniform grid fine enough for all of them is far too big):
+
+- Decoding a grid point costs ~1000x more than scoring one digit against it, so grid
+  points are decoded once and shared by every digit: for Bernoulli pixels
+  log p(x|z) = sum_i x_i l_i - softplus(l_i) with logits l = decoder(z), which for many
+  digits and many points is one matrix product X @ L.T.
+- A coarse pass over [-BOUND, BOUND]^2 finds where each digit's posterior mass is: the
+  cells within MASS_NATS of its best cell, plus one cell of margin.
+- Finer passes split only those cells, halving the step each time, and decode each cell
+  once for all the digits that need it. On a uniform grid the midpoint rule converges
+  faster than any power of the step for a smooth integrand that decays inside the grid
+  (for a Gaussian of width sigma the error is ~2 exp(-2 pi^2 sigma^2 / h^2)), so a digit
+  is done at the first step h where the rule at step 2h already agrees with it within
+  `tol` on three grid offsets (see `converged`): wide posteriors are done on the coarse
+  grid, narrow ones go down to a step of ~sigma / 2, where the error is far below `tol`.
+Multimodal posteriors need nothing special: every cell of every mode is in the sum.
+"""
+import math
+import warnings
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from vae.model import IMAGE_PIXELS, VAE, log_prior
+
+BOUND = 7.0  # the grid covers [-7, 7]^2: the prior puts < 1e-11 of its mass outside
+COARSE_STEP = 0.1  # coarse cell size; locates posteriors down to sigma ~0.01 (see MASS_NATS)
+MASS_NATS = 30.0  # a cell holds posterior mass if log p(x, z) there is within this of the best cell;
+# a 0.01-wide mode is at most ~25 nats below its peak at the nearest coarse point, so it is still found
+KEEP_NATS = 20.0  # finer passes drop cells whose best point is this far below the peak (< 1e-8 of its density)
+MAX_LEVEL = 4  # finest step is COARSE_STEP / 2**4 = 0.00625
+TOL = 0.01  # nats: accept a step once it agrees this well with twice that step
+DECODE_BATCH = 16384  # grid points per decoder call
+SCORE_BATCH = 256  # digits per coarse-pass matrix product ([256, 19600] floats, 20 MB)
+
+
+class LatentGrid(NamedTuple):
+    """Decoded grid points, ready to score any digit against.
+
+    The points are the plane z1 x z2 in row-major order (row = z2, column = z1), so
+    scores reshape to [len(z2), len(z1)] like an image of the latent plane.
+    """
+
+    z1: torch.Tensor  # [n1]
+    z2: torch.Tensor  # [n2]
+    logits: torch.Tensor  # [n2 * n1, 784] decoder logits
+    offset: torch.Tensor  # [n2 * n1] log p(z) - sum_i softplus(l_i), so that log p(x, z) = x @ logits.T + offset
+
+
+class TruePosterior(NamedTuple):
+    """p(z|x) of one digit on a square grid covering its mass (see `true_posterior`)."""
+
+    z1: torch.Tensor  # [size] grid coordinates along z1, ascending, equally spaced
+    z2: torch.Tensor  # [size] grid coordinates along z2, ascending, same spacing as z1
+    log_density: torch.Tensor  # [size, size] log p(z|x) at (z1[j], z2[i]) in row i, column j (row = z2, like an image)
+    log_px: float  # log p(x) from this grid: the normalizer of the density
+
+
+def centres(lo: float, step: float, n: int) -> torch.Tensor:
+    """Centres of n cells of width `step` starting at `lo`: the midpoint rule's nodes."""
+    return lo + step * (torch.arange(n, dtype=torch.float64) + 0.5)
+
+
+def plane(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    """All points (z1[j], z2[i]) in row-major order (row i, column j). [len(z2) * len(z1), 2]"""
+    g1, g2 = torch.meshgrid(z1, z2, indexing="xy")
+    return torch.stack([g1, g2], dim=-1).reshape(-1, 2)
+
+
+@torch.inference_mode()
+def decode_points(model: VAE, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits [G, 784], offset [G]) of the points z [G, 2] (float64 coordinates), decoded in batches."""
+    logits = torch.cat([model.decode_logits(b.to(torch.float32)) for b in z.split(DECODE_BATCH)])
+    offset = log_prior(z) - F.softplus(logits).sum(dim=-1, dtype=torch.float64)
+    return logits, offset
+
+
+def decode_grid(model: VAE, z1: torch.Tensor, z2: torch.Tensor) -> LatentGrid:
+    """Decode every point of the plane z1 x z2."""
+    return LatentGrid(z1, z2, *decode_points(model, plane(z1, z2)))
+
+
+class CoarseGrid(NamedTuple):
+    """The coarse grid and a copy shifted by half a step along both axes. The second gives
+    the convergence check of the coarse sum a third grid offset (see `converged`)."""
+
+    plain: LatentGrid
+    shifted: LatentGrid
+
+
+def coarse_grid(model: VAE, bound: float = BOUND, step: float = COARSE_STEP) -> CoarseGrid:
+    """The decoded coarse grids over [-bound, bound]^2. They depend only on the model: an app
+    that scores digit after digit computes them once and passes them as `coarse=` (39,200
+    decodes, most of the work for a single digit)."""
+    n = round(2 * bound / step)
+    axis, shifted = centres(-bound, step, n), centres(-bound + step / 2, step, n)
+    return CoarseGrid(decode_grid(model, axis, axis), decode_grid(model, shifted, shifted))
+
+
+def log_joint(logits: torch.Tensor, offset: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x, z) = log p(x|z) + log p(z) of digits x [N, 784] at decoded points. [N, G] float64
+
+    x @ logits.T - sum softplus(logits) is the Bernoulli log-likelihood summed over
+    pixels, for all pairs in one matrix product (float32: its rounding error is ~1e-4 nats).
+    """
+    return (x @ logits.T).to(torch.float64) + offset
+
+
+def flatten_digits(x: torch.Tensor) -> torch.Tensor:
+    """[N, 1, 28, 28] or [N, 784] -> [N, 784], with a clear error for anything else."""
+    if x.dim() < 2 or x[0].numel() != IMAGE_PIXELS:
+        raise ValueError(f"expected digits of shape [N, 1, 28, 28] or [N, 784], got {tuple(x.shape)}")
+    return x.reshape(x.shape[0], IMAGE_PIXELS).to(torch.float32)
+
+
+def logsumexp_by_index(values: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:
+    """out[k] = logsumexp of the rows values[index == k], for k < n (-inf where there are none).
+    values [P, ...] -> [n, ...]"""
+    shape = (n, *values.shape[1:])
+    spread = index.view(-1, *[1] * (values.dim() - 1)).expand_as(values)
+    top = torch.full(shape, -math.inf, dtype=values.dtype).scatter_reduce(0, spread, values, "amax")
+    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+    total = torch.zeros(shape, dtype=values.dtype).index_add(0, index, (values - top[index]).exp())
+    return total.log() + top
+
+
+def interleaved_sums(lj: torch.Tensor) -> torch.Tensor:
+    """log sum exp of lj [n, rows, cols] over each of the four interleaved sub-grids of twice
+    the step (even/odd rows x even/odd columns). [n, 4]"""
+    n, rows, cols = lj.shape
+    parts = lj.view(n, rows // 2, 2, cols // 2, 2).permute(0, 2, 4, 1, 3).reshape(n, 4, -1)
+    return torch.logsumexp(parts, dim=2)
+
+
+def midpoint_rules(sums: torch.Tensor, step: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(x) by the midpoint rule at `step` [N] and, from each interleaved sub-grid alone,
+    at twice the step [N, 4], given the interleaved sums [N, 4]."""
+    return torch.logsumexp(sums, dim=1) + 2 * math.log(step), sums + 2 * math.log(2 * step)
+
+
+def converged(estimate: torch.Tensor, checks: list[torch.Tensor], tol: float) -> torch.Tensor:
+    """Whether every rule in `checks` (each [N] or [N, k]) agrees with `estimate` [N] within tol.
+
+    The error of a midpoint rule oscillates with the grid's offset against the integrand
+    (Poisson summation: the leading term is A cos(2 pi offset / period)). The two offsets
+    of interleaved sub-grids are half a period apart, so both can be right by luck while
+    A is large; a third grid offset by a quarter period (the previous, coarser level, or
+    the shifted coarse grid) cannot be. When rules at twice the step agree at all three
+    offsets, the rule at the step itself is far more accurate than `tol`.
+    """
+    gaps = [(c if c.dim() == 2 else c[:, None]) - estimate[:, None] for c in checks]
+    return torch.cat(gaps, dim=1).abs().amax(dim=1) < tol
+
+
+def coarse_pass(coarse: CoarseGrid, x: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Score every digit on the whole coarse grids. Returns log p(x) by the coarse rule [N],
+    whether that is converged [N], and the cells holding each digit's posterior mass as
+    rows (digit, z2 index, z1 index) [P, 3]."""
+    step = (coarse.plain.z1[1] - coarse.plain.z1[0]).item()
+    side = len(coarse.plain.z1)
+    estimates, done, cells = [], [], []
+    for start in range(0, len(x), SCORE_BATCH):
+        xb = x[start:start + SCORE_BATCH]
+        lj = log_joint(coarse.plain.logits, coarse.plain.offset, xb).view(-1, side, side)
+        shifted = log_joint(coarse.shifted.logits, coarse.shifted.offset, xb).view(-1, side, side)
+        estimate, halves = midpoint_rules(interleaved_sums(lj), step)
+        estimates.append(estimate)
+        done.append(converged(estimate, [halves, *midpoint_rules(interleaved_sums(shifted), step)], tol))
+        mass = (lj >= lj.amax(dim=(1, 2), keepdim=True) - MASS_NATS).float()
+        # one cell of margin: a narrow mode can sit between coarse points
+        mass = F.max_pool2d(mass.unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
+        found = mass.nonzero()
+        found[:, 0] += start
+        cells.append(found)
+    return torch.cat(estimates), torch.cat(done), torch.cat(cells)
+
+
+def cell_pass(model: VAE, coarse: LatentGrid, x: torch.Tensor, cells: torch.Tensor, level: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Score digits on coarse cells split into 2**level x 2**level points: cells [P, 3] =
+    (digit, z2 index, z1 index). Returns the interleaved sums per digit [N, 4] (-inf for
+    digits without cells) and the best log p(x, z) in each row of `cells` [P].
+
+    Each cell is decoded once and scored against all digits that need it.
+    """
+    step = (coarse.z1[1] - coarse.z1[0]).item()
+    m = 2 ** level
+    inside = plane(centres(0.0, step / m, m), centres(0.0, step / m, m))  # [m*m, 2] offsets within a cell
+    unique, owner = torch.unique(cells[:, 1:], dim=0, return_inverse=True)
+    order = torch.argsort(owner, stable=True)
+    rows = order.split(torch.bincount(owner, minlength=len(unique)).tolist())  # rows of `cells` per unique cell
+    sums = torch.empty(len(cells), 4, dtype=torch.float64)
+    best = torch.empty(len(cells), dtype=torch.float64)
+    per_call = max(1, DECODE_BATCH // (m * m))
+    for start in range(0, len(unique), per_call):
+        ids = unique[start:start + per_call]
+        corners = torch.stack([coarse.z1[ids[:, 1]], coarse.z2[ids[:, 0]]], dim=1) - step / 2
+        logits, offset = decode_points(model, (corners[:, None, :] + inside[None]).reshape(-1, 2))
+        logits, offset = logits.view(len(ids), m * m, -1), offset.view(len(ids), m * m)
+        for k in range(len(ids)):
+            r = rows[start + k]
+            lj = log_joint(logits[k], offset[k], x[cells[r, 0]])
+            sums[r] = interleaved_sums(lj.view(-1, m, m))
+            best[r] = lj.amax(dim=1)
+    return logsumexp_by_index(sums, cells[:, 0], len(x)), best
+
+
+@torch.inference_mode()
+def log_marginal_quadrature(model: VAE, x: torch.Tensor, tol: float = TOL, max_level: int = MAX_LEVEL,
+                            coarse: CoarseGrid | None = None) -> torch.Tensor:
+    """log p(x) = log ∫ p(x|z) p(z) dz by the midpoint rule, halving the step inside each
+    digit's posterior-mass cells until the rule at twice the step agrees within `tol`
+    nats on three grid offsets (see `converged`).
+
+    x: [N, 1, 28, 28] or [N, 784] in [0, 1]. Returns float64 [N], in nats. `coarse` is the
+    optional precomputed `coarse_grid(model)`. Warns if some digit has not converged at
+    the finest step (the coarse step / 2**max_level).
+    """
+    x = flatten_digits(x)
+    coarse = coarse if coarse is not None else coarse_grid(model)
+    step = (coarse.plain.z1[1] - coarse.plain.z1[0]).item()
+    result, done, cells = coarse_pass(coarse, x, tol)
+    for level in range(1, max_level + 1):
+        if done.all():
+            break
+        cells = cells[~done[cells[:, 0]]]
+        sums, best = cell_pass(model, coarse.plain, x, cells, level)
+        step /= 2
+        finer, halves = midpoint_rules(sums, step)
+        now_done = converged(finer, [halves, result], tol)
+        result = torch.where(done, result, finer)
+        done = done | now_done
+        # at this resolution the mass is located to within a fine step: drop the margin cells
+        top = torch.full((len(x),), -math.inf, dtype=best.dtype).scatter_reduce(0, cells[:, 0], best, "amax")
+        cells = cells[best >= top[cells[:, 0]] - KEEP_NATS]
+    if not done.all():
+        warnings.warn(f"log_marginal_quadrature: {int((~done).sum())} of {len(x)} digits not converged to "
+                      f"{tol} nats at the finest step {step}", RuntimeWarning)
+    return result
+
+
+def mass_box(z1: torch.Tensor, z2: torch.Tensor, lj: torch.Tensor) -> tuple[float, float, float]:
+    """(centre z1, centre z2, side) of the square holding the points of lj [len(z2), len(z1)]
+    within MASS_NATS of its maximum, with 1.5 steps of margin (one cell beyond the edge cells)."""
+    keep = lj >= lj.max() - MASS_NATS
+    rows, cols = keep.any(dim=1).nonzero().squeeze(1), keep.any(dim=0).nonzero().squeeze(1)
+    pad1, pad2 = 1.5 * (z1[1] - z1[0]).item(), 1.5 * (z2[1] - z2[0]).item()
+    a1, b1 = z1[cols[0]].item() - pad1, z1[cols[-1]].item() + pad1
+    a2, b2 = z2[rows[0]].item() - pad2, z2[rows[-1]].item() + pad2
+    return (a1 + b1) / 2, (a2 + b2) / 2, max(b1 - a1, b2 - a2)
+
+
+def square_grid(model: VAE, box: tuple[float, float, float], size: int) -> LatentGrid:
+    """The decoded size x size midpoint grid over a square box (centre z1, centre z2, side)."""
+    c1, c2, side = box
+    step = side / size
+    return decode_grid(model, centres(c1 - side / 2, step, size), centres(c2 - side / 2, step, size))
+
+
+@torch.inference_mode()
+def true_posterior(model: VAE, x: torch.Tensor, size: int = 100, coarse: CoarseGrid | None = None) -> TruePosterior:
+    """p(z|x) = p(x|z) p(z) / p(x) of one digit on a size x size grid fitted to its mass.
+
+    x: one digit, [1, 28, 28], [28, 28], [1, 1, 28, 28] or [784], in [0, 1]. The coarse
+    grid locates the mass, a 32 x 32 grid over that region tightens the box to the points
+    within MASS_NATS of the peak, and the final square grid spans that box (~15 posterior
+    widths for a Gaussian posterior; all modes when there are several). log_px is the
+    grid's own midpoint sum: as accurate as `log_marginal_quadrature` while the grid step
+    is below the posterior's narrowest width, which holds unless the modes are far apart.
+    """
+    if x.numel() != IMAGE_PIXELS:
+        raise ValueError(f"expected one digit of 784 pixels (e.g. [1, 28, 28]), got shape {tuple(x.shape)}")
+    x = x.reshape(1, IMAGE_PIXELS).to(torch.float32)
+    grid = (coarse if coarse is not None else coarse_grid(model)).plain
+    for n in (32, size):
+        lj = log_joint(grid.logits, grid.offset, x).view(len(grid.z2), len(grid.z1))
+        grid = square_grid(model, mass_box(grid.z1, grid.z2, lj), n)
+    lj = log_joint(grid.logits, grid.offset, x).view(size, size)
+    step = (grid.z1[1] - grid.z1[0]).item()
+    log_px = (torch.logsumexp(lj.flatten(), dim=0) + 2 * math.log(step)).item()
+    return TruePosterior(grid.z1, grid.z2, lj - log_px, log_px)
