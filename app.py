@@ -28,7 +28,7 @@ from PIL import Image
 from vae import latent
 from vae.inputs import InputError
 from vae import inputs
-from vae.likelihood import LatentGrid, coarse_grid
+from vae.likelihood import LatentGrid, coarse_grid, log_marginal_quadrature
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image
 
@@ -314,10 +314,12 @@ def interpolation_click(which, a1, a2, b1, b2, steps, evt: gr.SelectData):
 
 
 @lru_cache(maxsize=64)
-def exact_terms(pixels: bytes) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """log p(x) and the true posterior of a digit: they do not depend on L, K or the seed, so moving those sliders reuses them."""
+def exact_terms(pixels: bytes) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """log p(x) by quadrature and the true posterior p(z|x) on a grid (z1, z2, density) of a digit
+    (uint8 28x28 as bytes). They depend on the digit only, so moving L, K or the seed reuses them."""
     x = as_input(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
-    return latent.posterior_density(model, x, size=64, coarse=coarse())
+    log_px = log_marginal_quadrature(model, x, coarse=coarse())[0].item()
+    return log_px, *latent.posterior_density(model, x, size=64, coarse=coarse())
 
 
 @gr_errors
@@ -368,8 +370,9 @@ def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int):
     if pixels is None:
         raise gr.Error("Pick a test digit, or upload or draw one.", print_exception=False)
     x = as_input(pixels)
-    terms = gr_errors(lambda: latent.elbo_anatomy(model, x, inputs.check_L(L), inputs.check_K(K), inputs.check_seed(seed), coarse=coarse()))()
-    z1, z2, density = exact_terms(pixels.tobytes())
+    L, K, seed = gr_errors(lambda: (inputs.check_L(L), inputs.check_K(K), inputs.check_seed(seed)))()
+    log_px, z1, z2, density = exact_terms(pixels.tobytes())
+    terms = latent.elbo_anatomy(model, x, L, K, seed, log_px=log_px)
     mu, sigma, z = np.array(terms["mu"]), np.array(terms["sigma"]), np.array(terms["z_samples"])
     frame = elbo_frame(mu, sigma, z1, z2, density)
     image = latent.render_map(frame, test_mu, test_labels)

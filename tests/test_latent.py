@@ -303,6 +303,9 @@ def test_elbo_anatomy_terms_are_consistent(model):
     reference = elbo(model, x, L=2000)
     assert t["kl"] == pytest.approx(reference.kl.item(), rel=1e-5)
     assert t["reconstruction"] == pytest.approx(reference.reconstruction.item(), abs=6 * t["reconstruction_stderr"] + 0.05)
+    # a known log p(x) is used as given (the app caches it per digit)
+    given = latent.elbo_anatomy(model, x, L=64, K=200, seed=3, log_px=t["log_px"] + 1.0)
+    assert given["log_px"] == t["log_px"] + 1.0 and given["gap"] == pytest.approx(t["gap"] + 1.0)
     # IWAE with many samples is close to the exact log p(x)
     assert latent.elbo_anatomy(model, x, L=1, K=5000, seed=0)["iwae"] == pytest.approx(t["log_px"], abs=0.1)
 

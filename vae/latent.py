@@ -194,7 +194,8 @@ def posterior(model: VAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 @torch.inference_mode()
-def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coarse: LatentGrid | None = None) -> dict:
+def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coarse: LatentGrid | None = None,
+                 log_px: float | None = None) -> dict:
     """Every term of the seed text's bound for one digit x [1, 1, 28, 28], in nats.
 
     - reconstruction: E_q[log p(x|z)] estimated with L samples z = mu + sigma * eps (the
@@ -203,7 +204,8 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
     - iwae: the K-sample importance-weighted bound, between the ELBO and log p(x);
     - log_px: log p(x) itself, by quadrature over the 2-D latent plane, so
       gap = log_px - elbo = D_KL(q(z|x) || p(z|x)) is known too.
-    Samples come from a generator seeded with `seed`, so a request is reproducible.
+    Samples come from a generator seeded with `seed`, so a request is reproducible. `log_px`
+    may be passed in when already known (it depends on x only), else it is computed.
     """
     mu, logvar = model.encode(x)
     generator = torch.Generator().manual_seed(seed)
@@ -217,7 +219,8 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         iwae = iwae_bound(model, x, K=K)[0].item()
-    log_px = log_marginal_quadrature(model, x, coarse=coarse)[0].item()
+    if log_px is None:
+        log_px = log_marginal_quadrature(model, x, coarse=coarse)[0].item()
     elbo = reconstruction - kl
     return {
         "mu": mu[0].tolist(),
