@@ -485,7 +485,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
         with gr.Row():
             with gr.Column(scale=2):
                 with gr.Tab("Draw") as draw_tab:
-                    sketch = gr.Sketchpad(label="Draw a digit (it reconstructs as you draw)", elem_id="sketch",
+                    sketch = gr.Sketchpad(label="Draw a digit", elem_id="sketch",
                                           type="numpy", image_mode="RGBA", canvas_size=(280, 280), fixed_canvas=True,
                                           brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                           layers=False, transforms=(), height=380)
