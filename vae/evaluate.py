@@ -2,9 +2,11 @@
 
     python -m vae.evaluate --data-dir ../shared/data
 
-Prints the mean negative ELBO with its reconstruction and KL parts and the IWAE
-bound (all in nats), writes them to a JSON file beside the checkpoint, and writes
-the test-set posterior means and labels that the app's latent map draws.
+Prints the mean negative ELBO with its reconstruction and KL parts, the IWAE bound,
+and the exact -log p(x) by quadrature over the 2-D latent plane (vae/likelihood.py)
+with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats; writes them to a
+JSON file beside the checkpoint, and writes the test-set posterior means and labels
+that the app's latent map draws.
 """
 import argparse
 import json
@@ -15,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from vae.data import load_mnist
+from vae.likelihood import log_marginal_quadrature
 from vae.model import DEFAULT_CHECKPOINT, elbo, iwae_bound, load_checkpoint
 
 EXAMPLE_DIGITS = 100  # test digits stored beside the latents, for the app's digit picker
@@ -34,9 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250) -> dict:
-    """Per-digit bounds averaged over `images`, plus the posterior parameters of every digit."""
+    """Per-digit bounds and exact log-likelihood averaged over `images`, plus the posterior
+    parameters of every digit."""
     rows = {"elbo": [], "reconstruction": [], "kl": [], "iwae": [], "mu": [], "logvar": []}
     for start in tqdm(range(0, len(images), batch_size), desc="evaluate", leave=False):
         x = images[start:start + batch_size]
@@ -45,12 +49,19 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250)
         for key, value in (*terms._asdict().items(), ("iwae", iwae_bound(model, x, K=K)), ("mu", mu), ("logvar", logvar)):
             rows[key].append(value)
     cat = {k: torch.cat(v) for k, v in rows.items()}
+    t0 = time.time()
+    cat["log_px"] = log_marginal_quadrature(model, images)
+    quadrature_seconds = time.time() - t0
     metrics = {
         "digits": len(images),
         "neg_elbo": -cat["elbo"].mean().item(),
         "reconstruction_nll": -cat["reconstruction"].mean().item(),
         "kl": cat["kl"].mean().item(),
         "neg_iwae": -cat["iwae"].mean().item(),
+        "neg_log_px": -cat["log_px"].mean().item(),
+        "gap": (cat["log_px"] - cat["elbo"]).mean().item(),
+        "iwae_gap": (cat["log_px"] - cat["iwae"]).mean().item(),
+        "quadrature_seconds": round(quadrature_seconds, 1),
         "L": L,
         "K": K,
     }
@@ -75,6 +86,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  reconstruction       {metrics['reconstruction_nll']:9.3f} nats  (-E_q log p(x|z))")
     print(f"  KL(q(z|x) || p(z))   {metrics['kl']:9.3f} nats")
     print(f"-IWAE (K={args.K:<5d})      {metrics['neg_iwae']:9.3f} nats")
+    print(f"-log p(x) (quadrature) {metrics['neg_log_px']:9.3f} nats  ({metrics['quadrature_seconds']} s)")
+    print(f"  gap log p(x) - ELBO  {metrics['gap']:9.3f} nats  (= KL(q(z|x) || p(z|x)), the looseness of the ELBO)")
+    print(f"  gap log p(x) - IWAE  {metrics['iwae_gap']:9.3f} nats")
 
     directory = Path(args.checkpoint).parent
     metrics_path = Path(args.metrics) if args.metrics else directory / "metrics.json"
