@@ -8,13 +8,15 @@
    endpoint shaped like /decode (two numbers in, a PNG image out) that returns a
    constant image, i.e. Gradio's own cost with no model in it. /decode and /noop
    are called alternately, each the way a page does it over plain HTTP: POST
-   /gradio_api/call/<name>, read the event stream to `complete`, GET the image.
+   /gradio_api/call/<name> (with one session hash, as a page has), read the event
+   stream to `complete`, GET the image.
    Prints medians, p90s and what /decode adds (goal: < 20%).
 
 bench/load.py reuses `add_noop` and `call` from here.
 """
 import argparse
 import io
+import itertools
 import json
 import os
 import socket
@@ -22,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -35,14 +38,25 @@ sys.path.insert(0, str(ROOT))
 
 
 def add_noop(app) -> None:
-    """Add /noop to app.demo: the inputs and output component of /decode, a constant answer."""
+    """Add /noop to app.demo: the inputs and output component of /decode, a constant answer.
+
+    One corner pixel carries a call counter. Gradio stores outputs under a hash of their
+    bytes and rewrites that file on every call, so identical answers to concurrent calls
+    overwrite a file while it is being served (truncated images); decodes are all different."""
     import gradio as gr
 
     constant = app.decode(0.0, 0.0)
+    calls = itertools.count()
+
+    def noop(z1: float, z2: float) -> np.ndarray:
+        image = constant.copy()
+        image[0, :4] = np.frombuffer(next(calls).to_bytes(4, "little"), np.uint8)
+        return image
+
     with app.demo:
         z1, z2 = gr.Number(visible=False), gr.Number(visible=False)
         image = gr.Image(format="png", visible=False)
-        gr.Button(visible=False).click(lambda a, b: constant, [z1, z2], image, api_name="noop",
+        gr.Button(visible=False).click(noop, [z1, z2], image, api_name="noop",
                                        trigger_mode="always_last", show_progress="hidden")
 
 
@@ -59,10 +73,14 @@ def upload(client: httpx.Client, base: str, name: str, data: bytes) -> dict:
     return {"path": r.json()[0], "meta": {"_type": "gradio.FileData"}}
 
 
-def call(client: httpx.Client, base: str, name: str, data: list) -> list:
+def call(client: httpx.Client, base: str, name: str, data: list, session_hash: str | None = None) -> list:
     """One call of endpoint /name over HTTP: queue it, read its event stream until it completes,
-    then fetch every image it returned. Returns the outputs; raises RuntimeError on an error event."""
-    r = client.post(f"{base}/gradio_api/call/{name}", json={"data": data})
+    then fetch every image it returned. Returns the outputs; raises RuntimeError on an error event.
+
+    A page sends the same session_hash with all its calls. Without one, Gradio makes every call a
+    new session and snapshots every component's config for it (~20 ms CPU, ~0.3 MB kept per call)."""
+    body = {"data": data} if session_hash is None else {"data": data, "session_hash": session_hash}
+    r = client.post(f"{base}/gradio_api/call/{name}", json=body)
     r.raise_for_status()
     event_id = r.json()["event_id"]
     event, outputs = None, None
@@ -134,14 +152,15 @@ def main() -> None:
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     base = f"http://127.0.0.1:{port}"
     times: dict[str, list[float]] = {"decode": [], "noop": []}
+    session = uuid.uuid4().hex  # one page
     try:
         with httpx.Client(timeout=30) as client:
             for name in ("decode", "noop") * 5:  # warm-up
-                call(client, base, name, [0.0, 0.0])
+                call(client, base, name, [0.0, 0.0], session)
             for i, z in enumerate(rng.uniform(-3, 3, (args.calls, 2)).round(2).tolist()):
                 # Alternate which goes first, so neither always follows the other.
                 for name in (("decode", "noop") if i % 2 == 0 else ("noop", "decode")):
-                    times[name].append(timed(call, client, base, name, z))
+                    times[name].append(timed(call, client, base, name, z, session))
     finally:
         app.demo.close()
 

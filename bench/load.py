@@ -1,0 +1,209 @@
+"""Many people using the app at once, on loopback.
+
+    python bench/load.py                # 32 users, 60 s on /decode and 60 s on /noop
+
+The app runs in a subprocess (with bench/app_latency.py's /noop endpoint added).
+Each simulated user behaves like a person: drags a slider for 1-3 s, during which
+/decode is called again as soon as the previous answer (call, event stream, image)
+arrives, pauses 0.5-2 s, and now and then asks for a /grid or uploads a photo to
+/reconstruct. The same users then do the same with /noop in place of /decode;
+the phases alternate. Prints requests/s, p50 and p99 latency per endpoint, errors,
+and the server's RSS before and after (goals: no errors, /decode throughput >= 80%
+of /noop's, RSS growth < 50 MB).
+"""
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app_latency import ROOT, call, digit_photo, free_port, upload  # noqa: E402
+
+SERVER = """
+import sys
+sys.path[:0] = [{root!r}, {bench!r}]
+import app, app_latency
+app_latency.add_noop(app)
+app.launch(server_name="127.0.0.1", server_port={port}, quiet=True, **{launch_options})
+"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(port: int, log, launch_options: dict) -> subprocess.Popen:
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    code = SERVER.format(root=str(ROOT), bench=str(ROOT / "bench"), port=port, launch_options=launch_options)
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}; see {log.name}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the server did not come up within 180 s")
+
+
+class User(threading.Thread):
+    """One person: drags (continuous calls of the drag endpoint), pauses, sometimes a grid or an upload."""
+
+    def __init__(self, index: int, base: str, drag_endpoint: str, until: float, max_calls: int, photo: bytes, log: list,
+                 anonymous: bool):
+        super().__init__(daemon=True)
+        self.rng = random.Random(index)  # the same behaviour in every phase
+        self.session = None if anonymous else uuid.uuid4().hex  # a page keeps one session hash
+        self.base, self.drag_endpoint, self.until, self.max_calls = base, drag_endpoint, until, max_calls
+        self.photo, self.log, self.calls = photo, log, 0
+
+    def timed_call(self, client: httpx.Client, endpoint: str, make_data) -> None:
+        t0 = time.perf_counter()
+        try:
+            call(client, self.base, endpoint, make_data(), self.session)
+            error = None
+        except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
+            error = f"{type(e).__name__}: {e}"[:200]
+        self.log.append((endpoint, time.perf_counter() - t0, error))
+        self.calls += 1
+
+    def more(self) -> bool:
+        return time.time() < self.until and self.calls < self.max_calls
+
+    def run(self) -> None:
+        rng = self.rng
+        with httpx.Client(timeout=30) as client:
+            z = [rng.uniform(-2, 2), rng.uniform(-2, 2)]
+            while self.more():
+                action = rng.random()
+                if action < 0.08:
+                    centre = [round(rng.uniform(-2, 2), 2) for _ in range(2)]
+                    self.timed_call(client, "grid", lambda: [*centre, 6.0, 20, "linear"])
+                elif action < 0.12:
+                    self.timed_call(client, "reconstruct", lambda: [upload(client, self.base, "digit.jpg", self.photo)])
+                else:
+                    drag_end = time.time() + rng.uniform(1, 3)
+                    step = [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)]
+                    while time.time() < drag_end and self.more():
+                        z = [max(-4, min(4, zi + si)) for zi, si in zip(z, step)]
+                        self.timed_call(client, self.drag_endpoint, lambda: [round(z[0], 2), round(z[1], 2)])
+                time.sleep(rng.uniform(0.5, 2))
+
+
+def run_phase(base: str, drag_endpoint: str, users: int, seconds: float, max_calls: int, photo: bytes,
+              anonymous: bool) -> tuple[list, float]:
+    log: list = []
+    t0 = time.time()
+    crowd = [User(i, base, drag_endpoint, t0 + seconds, max_calls, photo, log, anonymous) for i in range(users)]
+    for user in crowd:
+        user.start()
+    for user in crowd:
+        user.join(timeout=seconds + 120)
+    return log, time.time() - t0
+
+
+def percentile(ms: list[float], q: float) -> float:
+    ms = sorted(ms)
+    return ms[min(len(ms) - 1, int(q * len(ms)))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--users", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=60, help="time on each of /decode and /noop")
+    p.add_argument("--warmup", type=float, default=10, help="seconds of the same load before the start RSS is read")
+    p.add_argument("--rounds", type=int, default=2, help="alternating phases per endpoint")
+    p.add_argument("--max-calls", type=int, default=5000, help="per user and phase")
+    p.add_argument("--session-capacity", type=int, default=None,
+                   help="launch with state_session_capacity=N (Gradio keeps a copy of every component's "
+                        "config for each of the last N sessions; an API call without a session hash is a new session)")
+    p.add_argument("--anonymous", action="store_true",
+                   help="send no session hash, like scripts calling the API (default: one per user, like a page)")
+    args = p.parse_args()
+    launch_options = {} if args.session_capacity is None else {"state_session_capacity": args.session_capacity}
+
+    import numpy as np
+    import torch
+
+    digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
+    photo = digit_photo(np.asarray(digits[3]))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_file = tempfile.NamedTemporaryFile("w+", prefix="load-server-", suffix=".log", delete=False)
+    server = start_server(port, log_file, launch_options)
+    try:
+        # Warm-up under the same load, so that the start RSS already holds what any busy server
+        # holds once (worker threads and their malloc arenas, caches) and growth means a leak.
+        warm_log, _ = run_phase(base, "decode", args.users, args.warmup, args.max_calls, photo, args.anonymous)
+        rss = [rss_mb(server.pid)]
+        print(f"warm-up: {len(warm_log)} calls in {args.warmup:.0f} s, server RSS {rss[0]:.0f} MB", flush=True)
+        logs: dict[str, list] = defaultdict(list)
+        elapsed: dict[str, float] = defaultdict(float)
+        cpu: dict[str, float] = defaultdict(float)
+        for r in range(args.rounds):
+            for drag_endpoint in ("decode", "noop") if r % 2 == 0 else ("noop", "decode"):
+                cpu0 = cpu_seconds(server.pid)
+                log, seconds = run_phase(base, drag_endpoint, args.users, args.seconds / args.rounds, args.max_calls, photo,
+                                         args.anonymous)
+                cpu[drag_endpoint] += cpu_seconds(server.pid) - cpu0
+                logs[drag_endpoint] += log
+                elapsed[drag_endpoint] += seconds
+                rss.append(rss_mb(server.pid))
+                print(f"round {r + 1}, drags on /{drag_endpoint}: {len(log)} calls in {seconds:.1f} s, "
+                      f"server RSS {rss[-1]:.0f} MB", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"\n{args.users} users, {args.seconds:.0f} s of drags on each of /decode and /noop ({args.rounds} rounds each), "
+          f"extra launch options: {launch_options or 'none'}, "
+          f"{'no session hash (API scripts)' if args.anonymous else 'one session hash per user (pages)'}")
+    throughput = {}
+    for phase in ("decode", "noop"):
+        print(f"\nphase: drags call /{phase}; server CPU {1e3 * cpu[phase] / len(logs[phase]):.1f} ms per request "
+              f"({cpu[phase] / elapsed[phase]:.2f} cores busy)")
+        by_endpoint = defaultdict(list)
+        for endpoint, seconds, error in logs[phase]:
+            by_endpoint[endpoint].append((seconds, error))
+        for endpoint, rows in sorted(by_endpoint.items()):
+            ok = [s * 1e3 for s, e in rows if e is None]
+            errors = [e for _, e in rows if e is not None]
+            rate = len(ok) / elapsed[phase]
+            if endpoint == phase:
+                throughput[phase] = rate
+            p50, p99 = (percentile(ok, 0.5), percentile(ok, 0.99)) if ok else (float("nan"),) * 2
+            print(f"  /{endpoint:12s} {rate:7.1f} req/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   errors {len(errors)}")
+            for message in sorted(set(errors))[:3]:
+                print(f"      e.g. {message}")
+    print(f"\n/decode throughput / /noop throughput: {throughput['decode'] / throughput['noop']:.2f} (goal >= 0.80)")
+    print(f"server RSS: {rss[0]:.0f} MB after {args.warmup:.0f} s of warm-up load, {rss[-1]:.0f} MB at the end "
+          f"(growth {rss[-1] - rss[0]:+.0f} MB, goal < 50 MB); max {max(rss):.0f} MB")
+    log_file.seek(0)
+    tracebacks = log_file.read().count("Traceback")
+    print(f"server log {log_file.name}: {tracebacks} tracebacks")
+
+
+if __name__ == "__main__":
+    main()
