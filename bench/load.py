@@ -6,10 +6,14 @@ The app runs in a subprocess (with bench/app_latency.py's /noop endpoint added).
 Each simulated user behaves like a person: drags a slider for 1-3 s, during which
 /decode is called again as soon as the previous answer (call, event stream, image)
 arrives, pauses 0.5-2 s, and now and then asks for a /grid or uploads a photo to
-/reconstruct. The same users then do the same with /noop in place of /decode;
-the phases alternate. Prints requests/s, p50 and p99 latency per endpoint, errors,
-and the server's RSS before and after (goals: no errors, /decode throughput >= 80%
-of /noop's, RSS growth < 50 MB).
+/reconstruct. Each user sends one session hash with all its calls, as a page does
+(--anonymous: none, as API scripts do; Gradio then keeps a snapshot of every
+component's config per call, up to state_session_capacity sessions, which
+--session-capacity sets). The same users then do the same with /noop in place of
+/decode; the phases alternate. Prints requests/s, p50 and p99 latency per endpoint,
+errors, server CPU per request, and the server's RSS after a warm-up under the same
+load and at the end (goals: no errors, /decode throughput >= 80% of /noop's, RSS
+growth < 50 MB).
 """
 import argparse
 import os
@@ -24,6 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_latency import ROOT, call, digit_photo, free_port, upload  # noqa: E402
@@ -144,9 +150,6 @@ def main() -> None:
     args = p.parse_args()
     launch_options = {} if args.session_capacity is None else {"state_session_capacity": args.session_capacity}
 
-    import numpy as np
-    import torch
-
     digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
     photo = digit_photo(np.asarray(digits[3]))
     port = free_port()
@@ -175,7 +178,10 @@ def main() -> None:
                       f"server RSS {rss[-1]:.0f} MB", flush=True)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
     print(f"\n{args.users} users, {args.seconds:.0f} s of drags on each of /decode and /noop ({args.rounds} rounds each), "
           f"extra launch options: {launch_options or 'none'}, "
