@@ -692,7 +692,10 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
 
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
-LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(), max_file_size="20mb", footer_links=["api"], show_error=False)
+# Every API call without a session hash is a new session holding a copy of the page's
+# component state (~0.3 MB); Gradio keeps 10,000 by default, gigabytes for an API flood.
+LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(), max_file_size="20mb", footer_links=["api"], show_error=False,
+                      state_session_capacity=200)
 
 
 def launch(**kwargs):

@@ -287,6 +287,20 @@ def test_checkpoint_of_another_architecture(tmp_path):
         load_model(path)
 
 
+@pytest.mark.parametrize("config", [{"hidden": 32, "depth": 1, "width": 9}, None], ids=["unknown-key", "missing"])
+def test_checkpoint_with_a_foreign_config(tmp_path, config):
+    path = tmp_path / "foreign.pt"
+    save_checkpoint(path, VAE(hidden=32, depth=1), {})
+    ckpt = torch.load(path, weights_only=True)
+    if config is None:
+        del ckpt["config"]
+    else:
+        ckpt["config"] = config
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match="does not match the VAE architecture"):
+        load_model(path)
+
+
 def test_bare_state_dict_is_not_our_checkpoint(tmp_path):
     path = tmp_path / "state_dict.pt"
     torch.save(VAE(hidden=32, depth=1).state_dict(), path)

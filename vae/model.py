@@ -150,11 +150,11 @@ def load_checkpoint(path: str | Path | None = None) -> tuple[VAE, dict]:
         raise ValueError(f"{path} is not a readable VAE checkpoint ({type(e).__name__}: {e}).") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != "vae-explorer/1":
         raise ValueError(f"{path} is not a VAE checkpoint of this project (no 'format': 'vae-explorer/1' entry).")
-    model = VAE(**ckpt["config"])
     try:
+        model = VAE(**ckpt["config"])
         model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
-        raise ValueError(f"{path} does not match the VAE architecture {ckpt['config']}: {e}") from None
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{path} does not match the VAE architecture {ckpt.get('config')}: {e}") from None
     return model.eval(), ckpt
 
 
