@@ -78,10 +78,11 @@ _coarse_lock = threading.Lock()
 
 def coarse() -> LatentGrid:
     """The decoded coarse grid that log p(x) and p(z|x) share (~2 s, 60 MB), built once."""
+    grids = _coarse  # bound once: `gradio app.py` re-runs this module, rebinding the global mid-call
     with _coarse_lock:
-        if not _coarse:
-            _coarse.append(coarse_grid(model))
-        return _coarse[0]
+        if not grids:
+            grids.append(coarse_grid(model))
+        return grids[0]
 
 
 # ---------------------------------------------------------------- helpers
