@@ -24,7 +24,8 @@ from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, iwae_bound, load_checkpoin
                        reparameterize, save_checkpoint)
 
 REPO = Path(__file__).resolve().parent.parent
-SMALL = ["--hidden", "64", "--depth", "1", "--batch-size", "64", "--lr", "3e-3"]
+N_TRAIN, BATCH = 640, 64
+SMALL = ["--hidden", "64", "--depth", "1", "--batch-size", str(BATCH), "--lr", "3e-3"]
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -55,7 +56,7 @@ def data_dir(tmp_path_factory) -> str:
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    for prefix, n in (("train", 640), ("t10k", 200)):
+    for prefix, n in (("train", N_TRAIN), ("t10k", 200)):
         images, labels = fake_digits(n, rng)
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
@@ -121,21 +122,22 @@ def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(data_dir, tmp_p
     run_train(data_dir, tmp_path / "straight.pt", "--epochs", "3", "--seed", "1")
 
     out = tmp_path / "interrupted.pt"
-    real_train_epoch, calls = train.train_epoch, []
+    real_step, steps = torch.optim.Adam.step, []
 
-    def interrupted_on_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
+    def interrupted_mid_second_epoch(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == steps_per_epoch + 2:  # two updates into epoch 2
             raise KeyboardInterrupt
-        return real_train_epoch(*args, **kwargs)
+        return real_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(train, "train_epoch", interrupted_on_second_epoch)
+    steps_per_epoch = math.ceil(N_TRAIN / BATCH)
+    monkeypatch.setattr(torch.optim.Adam, "step", interrupted_mid_second_epoch)
     run_train(data_dir, out, "--epochs", "3", "--seed", "1")
-    assert "continue with --resume" in capsys.readouterr().out
+    assert "holds epoch 1; continue with --resume" in capsys.readouterr().out
     _, ckpt = load_checkpoint(out)
     assert ckpt["meta"]["epochs"] == 1 and "optimizer" in ckpt and "rng_state" in ckpt
 
-    monkeypatch.setattr(train, "train_epoch", real_train_epoch)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
     run_train(data_dir, out, "--epochs", "3", "--seed", "1", "--resume")
     resumed, ckpt = load_checkpoint(out)
     assert ckpt["meta"]["epochs"] == 3 and [h["epoch"] for h in ckpt["meta"]["history"]] == [1, 2, 3]

@@ -4,8 +4,8 @@
 
 Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
 learning-rate decay. Batches are sliced from tensors held in memory. The checkpoint
-is written after every epoch; Ctrl-C writes it and exits, and `--resume` carries on
-from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
+is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
+and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
 each process takes every N-th digit of the epoch's shuffled order.
 """
 import argparse
@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> dict:
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, history = ckpt["meta"]["epochs"], ckpt["meta"]["history"]
         torch.set_rng_state(ckpt["rng_state"])
+        if rank:  # the saved state is rank 0's; other processes need noise of their own
+            torch.manual_seed(args.seed + rank + 1_000 * start_epoch)
     net = DistributedDataParallel(NegativeELBO(model)) if world > 1 else NegativeELBO(model)
 
     command = "python -m vae.train " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -146,9 +148,12 @@ def main(argv: list[str] | None = None) -> dict:
                       flush=True)
             save(epoch + 1, finished=epoch + 1 == args.epochs)
     except KeyboardInterrupt:
-        done = len(history) if is_main else epoch
-        print(f"\ninterrupted: saved {done} finished epochs to {args.out}; continue with --resume", flush=True)
-        save(done, finished=False)
+        # The checkpoint written after the last finished epoch stays as it is: saving now
+        # would keep the interrupted epoch's partial updates, and --resume would redo it on top.
+        if is_main:
+            done = epoch - start_epoch
+            where = f"{args.out} holds epoch {epoch}; continue with --resume" if done else "no epoch finished, nothing saved"
+            print(f"\ninterrupted in epoch {epoch + 1}: {where}", flush=True)
     finally:
         if world > 1:
             dist.destroy_process_group()
