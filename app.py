@@ -32,6 +32,7 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
 limit_malloc_arenas()
 
 import random
+import tempfile
 import threading
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -39,12 +40,37 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
+from gradio import processing_utils
 from PIL import Image
 
 from vae import inputs, latent
 from vae.likelihood import LatentGrid, coarse_grid, log_marginal_quadrature
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image
+
+
+
+def save_pil_to_cache_atomically(img: Image.Image, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming
+    it into place, and leaving an existing one alone. Gradio names output files after their
+    content and rewrites them in place, so two requests answered with the same image at the
+    same moment could be served a half-written file (seen under bench/load.py, where every
+    user uploads the same photo). Gradio's own save_file_to_cache already works this way."""
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = folder / f"{name}.{format}"
+    if path.exists():
+        os.utime(path)  # delete_cache ages files by their times: a file served again is young again
+    else:
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(staging, path)
+    return str(path.resolve())
+
+
+processing_utils.save_pil_to_cache = save_pil_to_cache_atomically
 
 ROOT = Path(__file__).resolve().parent
 CHECKPOINT = ROOT / "checkpoints" / "vae.pt"

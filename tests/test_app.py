@@ -1,5 +1,7 @@
 """The app: its handlers called directly, then every public endpoint through gradio_client
 against the app served on loopback (the `client` fixture), including bad input."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -226,3 +228,44 @@ def test_api_errors_carry_the_message(client, not_an_image):
         client.predict(0.0, 0.0, 6.0, 10, "banana", api_name="/grid")
     # the server is still fine afterwards
     assert load(client.predict(0.0, 0.0, api_name="/decode")).shape[:2] == (112, 112)
+
+
+def test_identical_outputs_saved_at_once_are_never_served_half_written(tmp_path):
+    """Many requests answered with the same image at the same moment: every read of the
+    cached file, while they write, sees the whole image (Gradio's own save rewrote it in place)."""
+    import threading
+
+    from gradio import processing_utils
+
+    assert processing_utils.save_pil_to_cache is app.save_pil_to_cache_atomically
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8))
+    expected = processing_utils.encode_pil_to_bytes(image, "png")
+    path = app.save_pil_to_cache_atomically(image, str(tmp_path), format="png")
+    Path(path).unlink()
+
+    partial_reads, stop = [], threading.Event()
+
+    def read_while_written():
+        while not stop.is_set():
+            try:
+                data = Path(path).read_bytes()
+            except FileNotFoundError:
+                continue
+            if data != expected:
+                partial_reads.append(len(data))
+
+    def write_again():
+        for _ in range(10):
+            assert app.save_pil_to_cache_atomically(image, str(tmp_path), format="png") == path
+
+    reader = threading.Thread(target=read_while_written)
+    reader.start()
+    writers = [threading.Thread(target=write_again) for _ in range(4)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    stop.set()
+    reader.join()
+    assert partial_reads == []
+    assert [p.name for p in Path(path).parent.iterdir()] == ["image.png"], "no staging files left behind"
