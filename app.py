@@ -20,7 +20,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: i
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
     """glibc gives every thread that allocates its own heap arena, and Gradio answers requests
-    on a pool of worker threads: under bench/load.py the server grew 112 MB in four minutes,
+    on a pool of worker threads: under bench/load.py the server grew 112 MB in two minutes,
     49 MB with two arenas. Set before torch and gradio start their threads."""
     if sys.platform.startswith("linux"):
         try:
