@@ -148,10 +148,15 @@ def explorer_map(z1: float, z2: float) -> Image.Image:
     return map_with(lambda im: latent.draw_marker(im, MAP, np.array([z1, z2])))
 
 
+def on_slider(z: float) -> float:
+    """A latent coordinate the sliders can show: inside their range, on their 0.01 step."""
+    return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
+
+
 def clicked_z(evt: gr.SelectData, frame: latent.MapFrame = MAP) -> tuple[float, float]:
-    """The latent point under a click on a map, clipped to the slider range and rounded to the slider step."""
-    z = np.clip(frame.px_to_z(np.array(evt.index, dtype=np.float64)), -Z_RANGE, Z_RANGE)
-    return round(float(z[0]), 2), round(float(z[1]), 2)
+    """The latent point under a click on a map, as the sliders can show it."""
+    z = frame.px_to_z(np.array(evt.index, dtype=np.float64))
+    return on_slider(z[0]), on_slider(z[1])
 
 
 # ---------------------------------------------------------------- explorer
@@ -181,15 +186,20 @@ def reconstruction_of(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray, dict]:
     return digit_image(pixels), digit_image(recon), {"mu": mu.round(4).tolist(), "sigma": sigma.round(4).tolist()}
 
 
+def uploaded_digit(image: str | None) -> torch.Tensor:
+    """The model's input [1, 1, 28, 28] for an uploaded file; ImageError with the reason if there is none."""
+    if image is None:
+        raise ImageError("Upload an image of a digit first.")
+    return prepare_image(open_image(image))
+
+
 @gr_errors
 def reconstruct(image: str) -> tuple[np.ndarray, np.ndarray, dict]:
     """Encode an uploaded image of a digit and decode it again.
 
     Returns the 28x28 input as the model sees it (centred, white on black, shown 4x), the
     reconstruction decoded from the posterior mean, and q(z|x) as {"mu": [2], "sigma": [2]}."""
-    if image is None:
-        raise ImageError("Upload an image of a digit first.")
-    return reconstruction_of(prepare_image(open_image(image)))
+    return reconstruction_of(uploaded_digit(image))
 
 
 def posterior_map(post: dict | None) -> Image.Image:
@@ -215,7 +225,7 @@ def reconstruction_view(x: torch.Tensor):
 def reconstruct_upload(image: str | None):
     if image is None:
         return None, None, None, BASE_MAP, None, None
-    return reconstruction_view(prepare_image(open_image(image)))
+    return reconstruction_view(uploaded_digit(image))
 
 
 @gr_errors
@@ -255,17 +265,12 @@ def grid_view(z1, z2, span, n, spacing):
     return z1, z2, span, grid(z1, z2, span, n, spacing), grid_map(z1, z2, span)
 
 
-def clamp_centre(z: float) -> float:
-    """A grid centre the centre sliders can show: inside their range, on their 0.01 step."""
-    return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
-
-
 def grid_move(dz1: float, dz2: float, zoom: float):
     """A pan/zoom button: move the centre by (dz1, dz2) quarter-spans, or scale the span by zoom."""
 
     def move(z1, z2, span, n, spacing):
         span = float(np.clip(span * zoom, inputs.SPAN_MIN, inputs.SPAN_MAX))
-        z1, z2 = clamp_centre(z1 + dz1 * span / 4), clamp_centre(z2 + dz2 * span / 4)
+        z1, z2 = on_slider(z1 + dz1 * span / 4), on_slider(z2 + dz2 * span / 4)
         return grid_view(z1, z2, round(span, 3), n, spacing)
 
     return move
@@ -277,7 +282,7 @@ def grid_click(z1, z2, span, n, spacing, evt: gr.SelectData):
     if cell is None:
         return grid_view(z1, z2, span, n, spacing)
     cols, rows, _ = latent.grid_points(z1, z2, span, int(n), spacing)
-    return grid_view(clamp_centre(cols[cell[1]]), clamp_centre(rows[cell[0]]), span, n, spacing)
+    return grid_view(on_slider(cols[cell[1]]), on_slider(rows[cell[0]]), span, n, spacing)
 
 
 def grid_map_click(span, n, spacing, evt: gr.SelectData):
@@ -331,26 +336,26 @@ def test_digit_mu(index: int) -> tuple[float, float]:
     return round(float(mu[0]), 2), round(float(mu[1]), 2)
 
 
-def endpoint_from_digit(index, a1, a2, b1, b2, steps, which: str):
-    if index is None:
-        return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps)
-    z = test_digit_mu(index)
-    a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
+def move_endpoint(z: tuple[float, float] | None, a1, a2, b1, b2, steps, which: str):
+    """Set end A or B of the interpolation to z (None leaves both); the four sliders and the new views."""
+    if z is not None:
+        a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
     return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps)
+
+
+def endpoint_from_digit(index, a1, a2, b1, b2, steps, which: str):
+    return move_endpoint(None if index is None else test_digit_mu(index), a1, a2, b1, b2, steps, which)
 
 
 def endpoint_from_mine(post, a1, a2, b1, b2, steps, which: str):
     if not post:
         raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
-    z = tuple(round(float(np.clip(v, -Z_RANGE, Z_RANGE)), 2) for v in post["mu"])
-    a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
-    return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps)
+    z = (on_slider(post["mu"][0]), on_slider(post["mu"][1]))
+    return move_endpoint(z, a1, a2, b1, b2, steps, which)
 
 
 def interpolation_click(which, a1, a2, b1, b2, steps, evt: gr.SelectData):
-    z = clicked_z(evt)
-    a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
-    return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps)
+    return move_endpoint(clicked_z(evt), a1, a2, b1, b2, steps, which)
 
 
 # ---------------------------------------------------------------- ELBO anatomy
@@ -371,9 +376,7 @@ def elbo(image: str, L: int, K: int, seed: int = 0) -> dict:
     """Every term of the ELBO for an uploaded digit, in nats: reconstruction (L-sample estimate) and
     its standard error, closed-form KL, elbo, the K-sample IWAE bound, exact log p(x) by quadrature,
     gap = log p(x) - elbo, q(z|x)'s mu and sigma, the L samples z and log p(x|z) of each."""
-    if image is None:
-        raise ImageError("Upload an image of a digit first.")
-    x = prepare_image(open_image(image))
+    x = uploaded_digit(image)
     return latent.elbo_anatomy(model, x, inputs.check_L(L), inputs.check_K(K), inputs.check_seed(seed), coarse=coarse())
 
 
@@ -437,7 +440,7 @@ def elbo_pick(index, L, K, seed):
 def elbo_upload(image: str | None, L, K, seed):
     if image is None:
         return (None,) * 6
-    pixels = latent.to_uint8(prepare_image(open_image(image)))[0]
+    pixels = latent.to_uint8(uploaded_digit(image))[0]
     return pixels, *elbo_view(pixels, L, K, seed)
 
 
