@@ -6,10 +6,12 @@ The app runs in a subprocess (with bench/app_latency.py's /noop endpoint added).
 Each simulated user behaves like a person: drags a slider for 1-3 s, during which
 /decode is called again as soon as the previous answer (call, event stream, image)
 arrives, pauses 0.5-2 s, and now and then asks for a /grid or uploads a photo to
-/reconstruct. Each user sends one session hash with all its calls, as a page does
-(--anonymous: none, as API scripts do; Gradio then keeps a snapshot of every
-component's config per call, up to state_session_capacity sessions, which
---session-capacity sets). The same users then do the same with /noop in place of
+/reconstruct. Each user sends one session hash with all its calls, as a page does,
+and the same people stay for the whole run. Gradio keeps about 250 KB of state per
+session (a copy of every component's config), up to state_session_capacity sessions
+(--session-capacity sets it): --churn replaces every user by a newcomer each phase
+to measure that, --anonymous sends no session hash, as API scripts do, so every call
+is a new session. The same users then do the same with /noop in place of
 /decode; the phases alternate. Prints requests/s, p50 and p99 latency per endpoint,
 errors, server CPU per request, and the server's RSS after a warm-up under the same
 load and at the end (goals: no errors, /decode throughput >= 80% of /noop's, RSS
@@ -77,11 +79,11 @@ def start_server(port: int, log, launch_options: dict) -> subprocess.Popen:
 class User(threading.Thread):
     """One person: drags (continuous calls of the drag endpoint), pauses, sometimes a grid or an upload."""
 
-    def __init__(self, index: int, base: str, drag_endpoint: str, until: float, max_calls: int, photo: bytes, log: list,
-                 anonymous: bool):
+    def __init__(self, index: int, session: str | None, base: str, drag_endpoint: str, until: float, max_calls: int,
+                 photo: bytes, log: list):
         super().__init__(daemon=True)
         self.rng = random.Random(index)  # the same behaviour in every phase
-        self.session = None if anonymous else uuid.uuid4().hex  # a page keeps one session hash
+        self.session = session
         self.base, self.drag_endpoint, self.until, self.max_calls = base, drag_endpoint, until, max_calls
         self.photo, self.log, self.calls = photo, log, 0
 
@@ -118,11 +120,13 @@ class User(threading.Thread):
                 time.sleep(rng.uniform(0.5, 2))
 
 
-def run_phase(base: str, drag_endpoint: str, users: int, seconds: float, max_calls: int, photo: bytes,
-              anonymous: bool) -> tuple[list, float]:
+def run_phase(base: str, drag_endpoint: str, sessions: list[str | None], seconds: float, max_calls: int,
+              photo: bytes) -> tuple[list, float]:
+    """Each of len(sessions) users drags on `drag_endpoint` for `seconds`; returns (endpoint, seconds, error) per call."""
     log: list = []
     t0 = time.time()
-    crowd = [User(i, base, drag_endpoint, t0 + seconds, max_calls, photo, log, anonymous) for i in range(users)]
+    crowd = [User(i, session, base, drag_endpoint, t0 + seconds, max_calls, photo, log)
+             for i, session in enumerate(sessions)]
     for user in crowd:
         user.start()
     for user in crowd:
@@ -145,6 +149,8 @@ def main() -> None:
     p.add_argument("--session-capacity", type=int, default=None,
                    help="launch with state_session_capacity=N (Gradio keeps a copy of every component's "
                         "config for each of the last N sessions; an API call without a session hash is a new session)")
+    p.add_argument("--churn", action="store_true",
+                   help="new people (new session hashes) in every phase instead of the same users all along")
     p.add_argument("--anonymous", action="store_true",
                    help="send no session hash, like scripts calling the API (default: one per user, like a page)")
     args = p.parse_args()
@@ -156,10 +162,15 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     log_file = tempfile.NamedTemporaryFile("w+", prefix="load-server-", suffix=".log", delete=False)
     server = start_server(port, log_file, launch_options)
+
+    def people() -> list[str | None]:
+        return [None if args.anonymous else uuid.uuid4().hex for _ in range(args.users)]
+
     try:
         # Warm-up under the same load, so that the start RSS already holds what any busy server
-        # holds once (worker threads and their malloc arenas, caches) and growth means a leak.
-        warm_log, _ = run_phase(base, "decode", args.users, args.warmup, args.max_calls, photo, args.anonymous)
+        # holds once (worker threads and their malloc arenas, caches, the users' sessions) and growth means a leak.
+        sessions = people()
+        warm_log, _ = run_phase(base, "decode", sessions, args.warmup, args.max_calls, photo)
         rss = [rss_mb(server.pid)]
         print(f"warm-up: {len(warm_log)} calls in {args.warmup:.0f} s, server RSS {rss[0]:.0f} MB", flush=True)
         logs: dict[str, list] = defaultdict(list)
@@ -168,8 +179,9 @@ def main() -> None:
         for r in range(args.rounds):
             for drag_endpoint in ("decode", "noop") if r % 2 == 0 else ("noop", "decode"):
                 cpu0 = cpu_seconds(server.pid)
-                log, seconds = run_phase(base, drag_endpoint, args.users, args.seconds / args.rounds, args.max_calls, photo,
-                                         args.anonymous)
+                if args.churn:
+                    sessions = people()
+                log, seconds = run_phase(base, drag_endpoint, sessions, args.seconds / args.rounds, args.max_calls, photo)
                 cpu[drag_endpoint] += cpu_seconds(server.pid) - cpu0
                 logs[drag_endpoint] += log
                 elapsed[drag_endpoint] += seconds
@@ -185,7 +197,8 @@ def main() -> None:
 
     print(f"\n{args.users} users, {args.seconds:.0f} s of drags on each of /decode and /noop ({args.rounds} rounds each), "
           f"extra launch options: {launch_options or 'none'}, "
-          f"{'no session hash (API scripts)' if args.anonymous else 'one session hash per user (pages)'}")
+          f"{'no session hash (API scripts)' if args.anonymous else 'one session hash per user (pages)'}"
+          f"{', new users every phase' if args.churn else ''}")
     throughput = {}
     for phase in ("decode", "noop"):
         print(f"\nphase: drags call /{phase}; server CPU {1e3 * cpu[phase] / len(logs[phase]):.1f} ms per request "
