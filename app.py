@@ -38,9 +38,13 @@ from functools import lru_cache, wraps
 from pathlib import Path
 
 import gradio as gr
+import gradio.queueing
+import gradio.utils
 import numpy as np
+import pydantic
 import torch
 from gradio import processing_utils
+from gradio.exceptions import InvalidPathError
 from PIL import Image
 
 from vae import inputs, latent
@@ -71,6 +75,25 @@ def save_pil_to_cache_atomically(img: Image.Image, cache_dir: str, name: str = "
 
 
 processing_utils.save_pil_to_cache = save_pil_to_cache_atomically
+
+FOREIGN_FILE = "Only files uploaded through this app can be used: this request names a file that was not."
+NOT_A_FILE = "An image must be sent as an uploaded file (from Python: gradio_client.handle_file(path))."
+
+
+def error_payload_for_bad_files(error: BaseException | None, show_error: bool) -> dict:
+    """Gradio's error_payload, with messages for file payloads that Gradio refuses before any
+    handler runs: a file that was not uploaded (a forged request) and something that is not a
+    file at all. With show_error off the caller would get no message, and Gradio's own would
+    echo server paths."""
+    if isinstance(error, InvalidPathError):
+        error = gr.Error(FOREIGN_FILE, print_exception=False)
+    elif isinstance(error, pydantic.ValidationError):
+        error = gr.Error(NOT_A_FILE, print_exception=False)
+    return gradio_error_payload(error, show_error)
+
+
+gradio_error_payload = gradio.utils.error_payload
+gradio.utils.error_payload = gradio.queueing.error_payload = error_payload_for_bad_files
 
 ROOT = Path(__file__).resolve().parent
 CHECKPOINT = ROOT / "checkpoints" / "vae.pt"
