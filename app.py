@@ -36,6 +36,7 @@ import tempfile
 import threading
 from functools import lru_cache, wraps
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 import gradio.queueing
@@ -48,7 +49,8 @@ from gradio.exceptions import InvalidPathError
 from PIL import Image
 
 from vae import inputs, latent
-from vae.likelihood import LatentGrid, coarse_grid, log_marginal_quadrature
+from vae.likelihood import (BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid, log_marginal_quadrature,
+                            posterior_on_square, true_posterior)
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image
 
@@ -121,11 +123,11 @@ BASE_MAP = latent.to_palette(latent.render_map(MAP, test_mu, test_labels))
 DIGIT_CHOICES = [(f"test digit #{i} (a {test_labels[i]})", i) for i in range(len(test_images))]
 
 
-_coarse: list[LatentGrid] = []
+_coarse: list[CoarseGrid] = []
 _coarse_lock = threading.Lock()
 
 
-def coarse() -> LatentGrid:
+def coarse() -> CoarseGrid:
     """The decoded coarse grid that log p(x) and p(z|x) share (~2 s, 60 MB), built once."""
     grids = _coarse  # bound once: `gradio app.py` re-runs this module, rebinding the global mid-call
     with _coarse_lock:
@@ -384,13 +386,28 @@ def interpolation_click(which, a1, a2, b1, b2, steps, evt: gr.SelectData):
 # ---------------------------------------------------------------- ELBO anatomy
 
 
+class ExactTerms(NamedTuple):
+    """What the ELBO tab shows of a digit that depends on the digit only (not on L, K or the seed)."""
+
+    log_px: float
+    best: BestGaussian
+    frame: latent.MapFrame
+    heat: TruePosterior  # p(z|x) on a grid over the frame, for the heat map
+
+
 @lru_cache(maxsize=64)
-def exact_terms(pixels: bytes) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """log p(x) by quadrature and the true posterior p(z|x) on a grid (z1, z2, density) of a digit
-    (uint8 28x28 as bytes). They depend on the digit only, so moving L, K or the seed reuses them."""
+@torch.inference_mode()
+def exact_terms(pixels: bytes) -> ExactTerms:
+    """log p(x) by quadrature, the best diagonal Gaussian q*, and p(z|x) over a window framing
+    it with q(z|x), for a digit (uint8 28x28 as bytes), computed once per digit."""
     x = as_input(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
     log_px = log_marginal_quadrature(model, x, coarse=coarse())[0].item()
-    return log_px, *latent.posterior_density(model, x, size=64, coarse=coarse())
+    posterior = true_posterior(model, x, size=64, coarse=coarse())
+    best = best_gaussian(model, x, log_px, posterior)
+    mu, logvar = model.encode(x)
+    frame = elbo_frame(posterior, [(mu[0].numpy(), logvar[0].mul(0.5).exp().numpy()), (best.mu.numpy(), best.sigma.numpy())])
+    heat = posterior_on_square(model, x, log_px, (*frame.centre, 2 * frame.half), 96)
+    return ExactTerms(log_px, best, frame, heat)
 
 
 @gr_errors
@@ -398,7 +415,8 @@ def exact_terms(pixels: bytes) -> tuple[float, np.ndarray, np.ndarray, np.ndarra
 def elbo(image: str, L: int, K: int, seed: int = 0) -> dict:
     """Every term of the ELBO for an uploaded digit, in nats: reconstruction (L-sample estimate) and
     its standard error, closed-form KL, elbo, the K-sample IWAE bound, exact log p(x) by quadrature,
-    gap = log p(x) - elbo, q(z|x)'s mu and sigma, the L samples z and log p(x|z) of each."""
+    gap = log p(x) - elbo and its split into approximation_gap and amortization_gap (with the best
+    diagonal Gaussian's best_mu and best_sigma), q(z|x)'s mu and sigma, the L samples z and log p(x|z) of each."""
     x = uploaded_digit(image)
     return latent.elbo_anatomy(model, x, inputs.check_L(L), inputs.check_K(K), inputs.check_seed(seed), coarse=coarse())
 
@@ -419,17 +437,25 @@ def elbo_markdown(t: dict) -> str:
 | IWAE bound | $\\log \\frac{{1}}{{K}} \\sum_{{k=1}}^{{K}} \\frac{{p_\\theta(x, z_k)}}{{q_\\phi(z_k \\mid x)}}$, K = {t['K']} | **{fmt(t['iwae'])}** |
 | exact log-likelihood | $\\log p_\\theta(x) = \\log \\int p_\\theta(x \\mid z)\\, p(z)\\, dz$ (quadrature) | **{fmt(t['log_px'])}** |
 | gap | $\\log p_\\theta(x) - \\mathcal{{L}} = D_{{KL}}(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x))$ | **{fmt(t['gap'])}** |
+| … approximation gap | $D_{{KL}}(q^* \\,\\|\\, p_\\theta(z \\mid x))$, $q^*$ the best diagonal Gaussian for this digit | {fmt(t['approximation_gap'])} |
+| … amortization gap | $\\mathcal{{L}}(q^*) - \\mathcal{{L}}(q_\\phi)$: what the encoder loses against $q^*$ | {fmt(t['amortization_gap'])} |
 
-$q_\\phi(z \\mid x) = \\mathcal{{N}}(\\mu, \\mathrm{{diag}}\\,\\sigma^2)$ with $\\mu$ = ({t['mu'][0]:.3f}, {t['mu'][1]:.3f}), $\\sigma$ = ({t['sigma'][0]:.3f}, {t['sigma'][1]:.3f}).
+$q_\\phi(z \\mid x) = \\mathcal{{N}}(\\mu, \\mathrm{{diag}}\\,\\sigma^2)$ with $\\mu$ = ({t['mu'][0]:.3f}, {t['mu'][1]:.3f}), $\\sigma$ = ({t['sigma'][0]:.3f}, {t['sigma'][1]:.3f});
+$q^*$: $\\mu$ = ({t['best_mu'][0]:.3f}, {t['best_mu'][1]:.3f}), $\\sigma$ = ({t['best_sigma'][0]:.3f}, {t['best_sigma'][1]:.3f}).
 """
 
 
-def elbo_frame(mu: np.ndarray, sigma: np.ndarray, z1: np.ndarray, z2: np.ndarray, density: np.ndarray) -> latent.MapFrame:
-    """A map window around q(z|x)'s 3-sigma box and where p(z|x) is above 1/1000 of its peak:
-    posteriors are ~0.1 wide, invisible on the full map."""
+BEST_Q = (0, 150, 60)  # green: q*, the best diagonal Gaussian
+
+
+def elbo_frame(posterior: TruePosterior, gaussians: list[tuple[np.ndarray, np.ndarray]]) -> latent.MapFrame:
+    """A map window around where p(z|x) is above 1/1000 of its peak and the 3-sigma boxes of the
+    Gaussians (mu, sigma) given: posteriors are ~0.1 wide, invisible on the full map."""
+    z1, z2, density = posterior.z1.numpy(), posterior.z2.numpy(), posterior.log_density.exp().numpy()
     rows, cols = np.nonzero(density >= density.max() / 1000)
-    lo = np.minimum([z1[cols.min()], z2[rows.min()]], mu - 3 * sigma)
-    hi = np.maximum([z1[cols.max()], z2[rows.max()]], mu + 3 * sigma)
+    lo, hi = np.array([z1[cols.min()], z2[rows.min()]]), np.array([z1[cols.max()], z2[rows.max()]])
+    for mu, sigma in gaussians:
+        lo, hi = np.minimum(lo, mu - 3 * sigma), np.maximum(hi, mu + 3 * sigma)
     centre = (lo + hi) / 2
     return latent.MapFrame(centre=(float(centre[0]), float(centre[1])), half=float(max(hi - lo) / 2 * 1.25))
 
@@ -440,14 +466,14 @@ def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int):
         raise gr.Error("Pick a test digit, or upload or draw one.", print_exception=False)
     x = as_input(pixels)
     L, K, seed = gr_errors(lambda: (inputs.check_L(L), inputs.check_K(K), inputs.check_seed(seed)))()
-    log_px, z1, z2, density = exact_terms(pixels.tobytes())
-    terms = latent.elbo_anatomy(model, x, L, K, seed, log_px=log_px)
+    exact = exact_terms(pixels.tobytes())
+    terms = latent.elbo_anatomy(model, x, L, K, seed, log_px=exact.log_px, best=exact.best)
     mu, sigma, z = np.array(terms["mu"]), np.array(terms["sigma"]), np.array(terms["z_samples"])
-    frame = elbo_frame(mu, sigma, z1, z2, density)
-    image = latent.render_map(frame, test_mu, test_labels)
-    latent.draw_heatmap(image, frame, z1, z2, density)
-    latent.draw_ellipses(image, frame, mu, sigma)
-    latent.draw_points(image, frame, z[:200], colour=(30, 30, 200))
+    image = latent.render_map(exact.frame, test_mu, test_labels)
+    latent.draw_heatmap(image, exact.frame, exact.heat.z1.numpy(), exact.heat.z2.numpy(), exact.heat.log_density.exp().numpy())
+    latent.draw_ellipses(image, exact.frame, exact.best.mu.numpy(), exact.best.sigma.numpy(), ks=(1.0,), colour=BEST_Q)
+    latent.draw_ellipses(image, exact.frame, mu, sigma)
+    latent.draw_points(image, exact.frame, z[:200], colour=(30, 30, 200))
     decodes = latent.decode_images(display_model, z[:16])
     return elbo_markdown(terms), terms, image, latent.sample_sheet(decodes), digit_image(pixels)
 
@@ -662,7 +688,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
             with gr.Column(scale=5):
                 elbo_numbers = gr.Markdown("Computing…", elem_id="elbo_numbers", latex_delimiters=LATEX)
                 with gr.Row():
-                    elbo_map = gr.Image(label="Zoomed in: true posterior p(z|x) (red), q(z|x)'s 1σ/2σ rings, samples (blue)",
+                    elbo_map = gr.Image(label="Zoomed in: true posterior p(z|x) (red), q(z|x)'s 1σ/2σ rings (black), samples (blue), best Gaussian q*'s 1σ ring (green)",
                                         elem_id="elbo_map", format="png", interactive=False, scale=3)
                     with gr.Column(scale=2):
                         gr.Markdown("Decodes of the first samples $z = \\mu + \\sigma \\odot \\epsilon$ (up to 16):", latex_delimiters=LATEX)
@@ -677,8 +703,11 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
             "sampling: for two Gaussians it is $\\tfrac12 \\sum_j (\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2)$. "
             "Their difference is the ELBO. The **gap** to the exact $\\log p_\\theta(x)$ is exactly "
             "$D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x))$: how far the encoder's Gaussian (rings) is from the "
-            "true posterior (red). The IWAE bound averages $K$ importance weights inside the log; it is never below the "
-            "ELBO on average and climbs towards $\\log p_\\theta(x)$ as $K$ grows.",
+            "true posterior (red). It has two parts: even the best diagonal Gaussian $q^*$ for this digit (green ring) "
+            "misses a bent or multi-peaked posterior by the **approximation gap**, and the encoder, one network for every "
+            "digit, lands short of $q^*$ by the **amortization gap**; where that is tens of nats, $q_\\phi$ sits beside the "
+            "posterior's mass. The IWAE bound averages $K$ importance weights inside the log; it is never below the "
+            "ELBO on average and climbs towards $\\log p_\\theta(x)$ as $K$ grows, unless $q_\\phi$ misses the mass.",
             latex_delimiters=LATEX)
 
     # ------------------------------------------------------------ the API

@@ -163,6 +163,7 @@ def test_elbo_view_for_a_test_digit():
     assert terms["elbo"] == pytest.approx(terms["reconstruction"] - terms["kl"])
     assert terms["elbo"] <= terms["log_px"] + 1e-6
     assert f"{terms['log_px']:.2f}" in numbers and "D_{KL}" in numbers
+    assert "amortization gap" in numbers and f"{terms['amortization_gap']:.2f}" in numbers
     assert len(terms["z_samples"]) == 5 and samples.shape == (2 * 56 + 2, 3 * 56 + 2 * 2)  # 5 decodes, 3 x 2 sheet
 
 
@@ -209,7 +210,8 @@ def test_api_reconstruct(client, one_png):
 
 def test_api_elbo(client, one_png):
     terms = client.predict(handle_file(one_png), 20, 300, api_name="/elbo")
-    for key in ("reconstruction", "kl", "elbo", "iwae", "log_px", "gap", "mu", "sigma", "z_samples"):
+    for key in ("reconstruction", "kl", "elbo", "iwae", "log_px", "gap", "approximation_gap", "amortization_gap",
+                "best_mu", "best_sigma", "mu", "sigma", "z_samples"):
         assert key in terms
     assert terms["elbo"] == pytest.approx(terms["reconstruction"] - terms["kl"])
     assert terms["L"] == 20 and terms["K"] == 300 and len(terms["z_samples"]) == 20

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from vae.likelihood import LatentGrid, log_marginal_quadrature, true_posterior
+from vae.likelihood import BestGaussian, CoarseGrid, best_gaussian, log_marginal_quadrature, true_posterior
 from vae.model import IMAGE_PIXELS, VAE, iwae_bound, kl_divergence, log_bernoulli, reparameterize
 
 # Ten colours that stay distinguishable on white (Tableau 10, as in most MNIST latent plots).
@@ -180,8 +180,8 @@ def posterior(model: VAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 @torch.inference_mode()
-def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coarse: LatentGrid | None = None,
-                 log_px: float | None = None) -> dict:
+def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coarse: CoarseGrid | None = None,
+                 log_px: float | None = None, best: BestGaussian | None = None) -> dict:
     """Every term of the seed text's bound for one digit x [1, 1, 28, 28], in nats.
 
     - reconstruction: E_q[log p(x|z)] estimated with L samples z = mu + sigma * eps (the
@@ -189,9 +189,12 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
     - kl: D_KL(q(z|x) || p(z)) in closed form; elbo = reconstruction - kl;
     - iwae: the K-sample importance-weighted bound, between the ELBO and log p(x);
     - log_px: log p(x) itself, by quadrature over the 2-D latent plane, so
-      gap = log_px - elbo = D_KL(q(z|x) || p(z|x)) is known too.
+      gap = log_px - elbo = D_KL(q(z|x) || p(z|x)) is known too;
+    - the gap split in two by the best diagonal Gaussian q* for this digit (`best_gaussian`):
+      approximation_gap = KL(q* || p(z|x)), amortization_gap = ELBO(q*) - elbo.
     Samples come from a generator seeded with `seed`, so a request is reproducible. `log_px`
-    may be passed in when already known (it depends on x only), else it is computed.
+    and `best` (from `best_gaussian`) may be passed in when already known (they depend on x
+    only), else they are computed.
     """
     mu, logvar = model.encode(x)
     generator = torch.Generator().manual_seed(seed)
@@ -207,6 +210,8 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
         iwae = iwae_bound(model, x, K=K)[0].item()
     if log_px is None:
         log_px = log_marginal_quadrature(model, x, coarse=coarse)[0].item()
+    if best is None:
+        best = best_gaussian(model, x, log_px, true_posterior(model, x, size=64, coarse=coarse))
     elbo = reconstruction - kl
     return {
         "mu": mu[0].tolist(),
@@ -221,16 +226,13 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
         "iwae": iwae,
         "log_px": log_px,
         "gap": log_px - elbo,
+        "best_mu": best.mu.tolist(),
+        "best_sigma": best.sigma.tolist(),
+        "approximation_gap": best.kl,
+        "amortization_gap": log_px - best.kl - elbo,
         "z_samples": z[:, 0].tolist(),
         "log_px_given_z": per_sample.tolist(),
     }
-
-
-def posterior_density(model: VAE, x: torch.Tensor, size: int = 100, coarse: LatentGrid | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The true posterior p(z|x) of one digit on a grid around its mass: (z1 [size], z2 [size], density [size, size]),
-    density[i, j] at (z1[j], z2[i]), for draw_heatmap."""
-    tp = true_posterior(model, x, size=size, coarse=coarse)
-    return tp.z1.numpy(), tp.z2.numpy(), tp.log_density.exp().numpy()
 
 
 # ---------------------------------------------------------------- manifold grid image

@@ -288,3 +288,105 @@ def true_posterior(model: VAE, x: torch.Tensor, size: int = 100, coarse: CoarseG
     step = (grid.z1[1] - grid.z1[0]).item()
     log_px = (torch.logsumexp(lj.flatten(), dim=0) + 2 * math.log(step)).item()
     return TruePosterior(grid.z1, grid.z2, lj - log_px, log_px)
+
+
+class BestGaussian(NamedTuple):
+    """The diagonal Gaussian closest to a digit's true posterior (see `best_gaussian`)."""
+
+    mu: torch.Tensor  # [2]
+    sigma: torch.Tensor  # [2]
+    kl: float  # D_KL(q* || p(z|x)) in nats: the approximation gap
+
+
+@torch.inference_mode()
+def posterior_on_square(model: VAE, x: torch.Tensor, log_px: float, box: tuple[float, float, float], size: int) -> TruePosterior:
+    """p(z|x) of one digit x on the size x size midpoint grid over box = (centre z1, centre z2, side),
+    normalized by a known log p(x): accurate wherever the grid's step resolves the posterior,
+    whether or not the box holds all of its mass (a window to draw, or one mode)."""
+    grid = square_grid(model, box, size)
+    lj = log_joint(grid.logits, grid.offset, flatten_digits(x.reshape(1, -1))).view(size, size)
+    return TruePosterior(grid.z1, grid.z2, lj - log_px, log_px)
+
+
+def closest_gaussian_on_grid(post: TruePosterior, start: tuple[torch.Tensor, torch.Tensor]
+                             ) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """(mu, sigma, KL) of the diagonal Gaussian q minimizing KL(q || p(z|x)) over the square grid
+    of `post`, starting from start = (mu, sigma).
+
+    KL is the midpoint sum over the grid with q's weights normalized on it. q is kept inside
+    the grid (mean within the middle half, sigma between half a step and a sixth of the side),
+    where that sum is accurate: a q wider or narrower than the grid can't be credited for
+    mass the grid does not see.
+    """
+    with torch.inference_mode(False), torch.enable_grad():  # callers may be in inference mode; this needs autograd
+        return fit_gaussian(post.z1.clone(), post.z2.clone(), post.log_density.reshape(-1).clone(),
+                            start[0].clone(), start[1].clone())
+
+
+def fit_gaussian(z1: torch.Tensor, z2: torch.Tensor, log_p: torch.Tensor, mu0: torch.Tensor, sigma0: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, float]:
+    step, side = (z1[1] - z1[0]).item(), (z1[-1] - z1[0]).item()
+    centre = torch.stack([z1.mean(), z2.mean()])
+    zz = plane(z1, z2)
+    lo, hi = math.log(step / 2), math.log(side / 6)
+
+    def unpack(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return centre + side / 4 * torch.tanh(theta[:2]), lo + (hi - lo) * torch.sigmoid(theta[2:])
+
+    def kl(theta: torch.Tensor) -> torch.Tensor:
+        mu, log_sigma = unpack(theta)
+        log_q = (-0.5 * ((zz - mu) / log_sigma.exp()) ** 2 - log_sigma - 0.5 * math.log(2 * math.pi)).sum(dim=1)
+        return (torch.softmax(log_q, dim=0) * (log_q - log_p)).sum()
+
+    u = ((mu0 - centre) / (side / 4)).clamp(-0.99, 0.99)
+    v = ((sigma0.log() - lo) / (hi - lo)).clamp(0.01, 0.99)
+    theta = torch.cat([torch.atanh(u), torch.log(v / (1 - v))]).requires_grad_()
+    opt = torch.optim.LBFGS([theta], max_iter=200, tolerance_change=1e-12, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = kl(theta)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    value = kl(theta).item()
+    mu, log_sigma = unpack(theta.detach())
+    return mu, log_sigma.exp(), value
+
+
+@torch.inference_mode()
+def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterior, size: int = 48) -> BestGaussian:
+    """q* = N(mu, diag sigma^2) minimizing D_KL(q* || p(z|x)) for one digit x.
+
+    The ELBO of any q is log p(x) - KL(q || p(z|x)), so ELBO(q*) is the best a diagonal
+    Gaussian can do for this digit, whatever the encoder. That splits the gap of the encoder's
+    q (Cremer et al., 2018, "Inference suboptimality in variational autoencoders") into the
+    approximation gap KL(q* || p(z|x)), the price of the Gaussian family, and the
+    amortization gap ELBO(q*) - ELBO(q), the price of one network encoding every digit.
+
+    `post` (from `true_posterior`) gives two starts: its highest point, and its mean and
+    spread. From each, q is fitted on a size x size grid spanning 16 sigma around the current
+    q, re-centred and fitted again until the grid stops moving, so narrow modes far apart are
+    each seen finely. `log_px` (from `log_marginal_quadrature`) normalizes p(z|x) on those grids.
+    """
+    zz = plane(post.z1, post.z2)
+    p = post.log_density.reshape(-1).exp()
+    p = p / p.sum()
+    mean = p @ zz
+    step = (post.z1[1] - post.z1[0]).item()
+    starts = [(zz[p.argmax()], torch.full((2,), step, dtype=torch.float64)),
+              (mean, (p @ (zz - mean) ** 2).sqrt().clamp(min=step))]
+    best = None
+    for mu, sigma in starts:
+        for _ in range(6):
+            side = 16 * sigma.max().item()
+            window = posterior_on_square(model, x, log_px, (mu[0].item(), mu[1].item(), side), size)
+            new_mu, new_sigma, kl = closest_gaussian_on_grid(window, (mu, sigma))
+            moved = ((new_mu - mu).abs().max() / side).item() + abs(new_sigma.max().item() * 16 / side - 1)
+            mu, sigma = new_mu, new_sigma
+            if moved < 0.05:
+                break
+        if best is None or kl < best.kl:
+            best = BestGaussian(mu, sigma, kl)
+    return best
