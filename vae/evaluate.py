@@ -4,9 +4,11 @@
 
 Prints the mean negative ELBO with its reconstruction and KL parts, the IWAE bound,
 and the exact -log p(x) by quadrature over the 2-D latent plane (vae/likelihood.py)
-with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats; writes them to a
-JSON file beside the checkpoint, and writes the test-set posterior means and labels
-that the app's latent map draws.
+with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats. For the first
+--split-digits digits it also splits that gap into its approximation and amortization
+parts with the best diagonal Gaussian of each digit (likelihood.best_gaussian). Writes
+the numbers to a JSON file beside the checkpoint, and writes the test-set posterior
+means and labels that the app's latent map draws.
 """
 import argparse
 import json
@@ -17,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from vae.data import load_mnist
-from vae.likelihood import log_marginal_quadrature
+from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature, true_posterior
 from vae.model import DEFAULT_CHECKPOINT, elbo, iwae_bound, load_checkpoint
 
 EXAMPLE_DIGITS = 100  # test digits stored beside the latents, for the app's digit picker
@@ -32,15 +34,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--L", type=int, default=100, help="samples for the Monte-Carlo reconstruction term")
     p.add_argument("--K", type=int, default=1000, help="importance samples for the IWAE bound")
     p.add_argument("--subset", type=int, default=None, help="only the first N test digits")
+    p.add_argument("--split-digits", type=int, default=500,
+                   help="split the gap into approximation and amortization for the first N digits (~0.5 s each)")
     p.add_argument("--batch-size", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
 @torch.inference_mode()
-def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250) -> dict:
+def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250, split_digits: int = 0) -> dict:
     """Per-digit bounds and exact log-likelihood averaged over `images`, plus the posterior
-    parameters of every digit."""
+    parameters of every digit; for the first `split_digits` digits, the approximation gap
+    KL(q* || p(z|x)) of the best diagonal Gaussian q*."""
     rows = {"elbo": [], "reconstruction": [], "kl": [], "iwae": [], "mu": [], "logvar": []}
     for start in tqdm(range(0, len(images), batch_size), desc="evaluate", leave=False):
         x = images[start:start + batch_size]
@@ -50,8 +55,14 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250)
             rows[key].append(value)
     cat = {k: torch.cat(v) for k, v in rows.items()}
     t0 = time.time()
-    cat["log_px"] = log_marginal_quadrature(model, images)
+    coarse = coarse_grid(model)
+    cat["log_px"] = log_marginal_quadrature(model, images, coarse=coarse)
     quadrature_seconds = time.time() - t0
+    gap = cat["log_px"] - cat["elbo"]
+    split = images[:split_digits]
+    approximation = torch.tensor([best_gaussian(model, x, lp.item(), true_posterior(model, x, size=64, coarse=coarse)).kl
+                                  for x, lp in tqdm(zip(split, cat["log_px"]), total=len(split), desc="gap split", leave=False)],
+                                 dtype=torch.float64)
     metrics = {
         "digits": len(images),
         "neg_elbo": -cat["elbo"].mean().item(),
@@ -59,9 +70,13 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250)
         "kl": cat["kl"].mean().item(),
         "neg_iwae": -cat["iwae"].mean().item(),
         "neg_log_px": -cat["log_px"].mean().item(),
-        "gap": (cat["log_px"] - cat["elbo"]).mean().item(),
+        "gap": gap.mean().item(),
         "iwae_gap": (cat["log_px"] - cat["iwae"]).mean().item(),
         "quadrature_seconds": round(quadrature_seconds, 1),
+        "split_digits": len(split),
+        "split_gap": gap[:len(split)].mean().item() if len(split) else None,
+        "approximation_gap": approximation.mean().item() if len(split) else None,
+        "amortization_gap": (gap[:len(split)] - approximation).mean().item() if len(split) else None,
         "L": L,
         "K": K,
     }
@@ -76,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     images, labels = images[:args.subset], labels[:args.subset]
 
     t0 = time.time()
-    result = evaluate(model, images, L=args.L, K=args.K, batch_size=args.batch_size)
+    result = evaluate(model, images, L=args.L, K=args.K, batch_size=args.batch_size, split_digits=args.split_digits)
     metrics = {**result["metrics"], "seconds": round(time.time() - t0, 1), "checkpoint": Path(args.checkpoint).name,
                "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs")}
     per = result["per_digit"]
@@ -89,6 +104,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"-log p(x) (quadrature) {metrics['neg_log_px']:9.3f} nats  ({metrics['quadrature_seconds']} s)")
     print(f"  gap log p(x) - ELBO  {metrics['gap']:9.3f} nats  (= KL(q(z|x) || p(z|x)), the looseness of the ELBO)")
     print(f"  gap log p(x) - IWAE  {metrics['iwae_gap']:9.3f} nats")
+    if metrics["split_digits"]:
+        print(f"first {metrics['split_digits']} digits: gap {metrics['split_gap']:.3f} = approximation "
+              f"{metrics['approximation_gap']:.3f} (best diagonal Gaussian q* vs p(z|x)) + amortization "
+              f"{metrics['amortization_gap']:.3f} (encoder's q vs q*) nats")
 
     directory = Path(args.checkpoint).parent
     metrics_path = Path(args.metrics) if args.metrics else directory / "metrics.json"

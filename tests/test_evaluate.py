@@ -1,0 +1,34 @@
+"""`python -m vae.evaluate` end to end on the committed checkpoint and the first real test digits:
+what it prints and the files it writes, read back. Skips when MNIST is absent."""
+import json
+
+import pytest
+import torch
+
+from vae import evaluate
+from vae.data import load_mnist, mnist_available
+from vae.model import DEFAULT_CHECKPOINT, load_model
+
+pytestmark = pytest.mark.skipif(not mnist_available(), reason="real MNIST not found: set VAE_DATA_DIR")
+
+
+def test_evaluate_writes_metrics_and_latents(tmp_path, capsys):
+    metrics_path, latents_path = tmp_path / "metrics.json", tmp_path / "latents.pt"
+    returned = evaluate.main(["--subset", "40", "--L", "20", "--K", "50", "--split-digits", "4",
+                              "--metrics", str(metrics_path), "--latents", str(latents_path)])
+    printed = capsys.readouterr().out
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics == returned and metrics["digits"] == 40 and metrics["split_digits"] == 4
+    assert f"{metrics['neg_elbo']:9.3f}" in printed and "amortization" in printed
+    # the bounds are ordered: -log p(x) <= -IWAE <= -ELBO, and the gaps add up
+    assert metrics["neg_log_px"] <= metrics["neg_iwae"] <= metrics["neg_elbo"]
+    assert metrics["gap"] == pytest.approx(metrics["neg_elbo"] - metrics["neg_log_px"], abs=1e-4)
+    assert metrics["approximation_gap"] + metrics["amortization_gap"] == pytest.approx(metrics["split_gap"])
+    assert metrics["approximation_gap"] >= 0
+    assert metrics["train_command"].startswith("python -m vae.train")
+
+    saved = torch.load(latents_path, weights_only=True)
+    assert saved["mu"].shape == (40, 2) and saved["labels"].tolist() == load_mnist("test")[1][:40].tolist()
+    with torch.inference_mode():
+        mu, _ = load_model(DEFAULT_CHECKPOINT).encode(load_mnist("test")[0][:40])
+    assert torch.allclose(saved["mu"], mu)
