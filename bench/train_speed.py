@@ -6,7 +6,7 @@ Ours is vae.train.train_epoch slicing batches from MNIST held in memory as one
 tensor. The textbook loop (pytorch/examples' VAE) reads torchvision's MNIST
 through transforms.ToTensor() and a shuffling DataLoader. Both train the same
 model with the same loss, optimizer and batch size for the same number of
-batches; the two alternate for a few rounds so that other work on the machine
+batches (ours without vae.train's extra encoder steps, so both do the same work per batch); the two alternate for a few rounds so that other work on the machine
 slows both alike. Prints the median images/s of each and their ratio (goal: >= 3).
 """
 import argparse

@@ -223,7 +223,7 @@ def test_iwae_reaches_log_px_where_the_encoder_finds_the_posterior(trained):
     gap = log_px - iwae
     # For most digits 5000 importance samples from q get within a fraction of a nat. The
     # mean is not a fair test: for a few digits q(z|x) sits where p(z|x) has no mass
-    # (test digit 33: q at z2 = 1.55 +- 0.03, p(z|x) at z2 = 1.15 +- 0.02), IWAE is then
+    # (test digit 8: q at z2 = 0.08 +- 0.03, p(z|x) at z2 = -0.41 +- 0.02), IWAE is then
     # tens of nats low however many samples it takes, and the quadrature shows it.
     assert gap.median() < 0.1
     assert torch.quantile(gap, 0.8) < 0.5
@@ -250,10 +250,10 @@ def test_a_stricter_tolerance_changes_nothing_that_matters(trained):
 
 
 @needs_mnist
-@pytest.mark.parametrize("index", [0, 33])
+@pytest.mark.parametrize("index", [0, 8])
 def test_best_gaussian_on_the_trained_model(trained, index):
     """ELBO(q*) = log p(x) - KL(q* || p(z|x)) from the grid agrees with a 20,000-sample Monte-Carlo
-    ELBO of q*. Test digit 0's encoder is within a fraction of a nat of q*; digit 33's sits
+    ELBO of q*. Test digit 0's encoder is within a fraction of a nat of q*; digit 8's sits
     beside the posterior, so nearly all of its gap is amortization."""
     model, x, log_px, _ = trained
     digit, lp = x[index:index + 1], log_px[index].item()

@@ -130,7 +130,7 @@ def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(data_dir, tmp_p
             raise KeyboardInterrupt
         return real_step(self, *args, **kwargs)
 
-    steps_per_epoch = math.ceil(N_TRAIN / BATCH)
+    steps_per_epoch = 2 * math.ceil(N_TRAIN / BATCH)  # per batch: one encoder step (--encoder-steps 1), one full step
     monkeypatch.setattr(torch.optim.Adam, "step", interrupted_mid_second_epoch)
     run_train(data_dir, out, "--epochs", "3", "--seed", "1")
     assert "holds epoch 1; continue with --resume" in capsys.readouterr().out
@@ -149,6 +149,25 @@ def test_resume_of_a_finished_run_says_so(data_dir, tmp_path):
     run_train(data_dir, out, "--epochs", "1")
     with pytest.raises(SystemExit, match="finished run"):
         run_train(data_dir, out, "--epochs", "2", "--resume")
+
+
+def test_encoder_steps_move_only_the_encoder_and_help_it_keep_up(data_dir):
+    torch.manual_seed(0)
+    model = VAE(hidden=64, depth=1)
+    loss_fn, opt = train.NegativeELBO(model), torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = load_mnist("train", data_dir)[0][:128]
+    decoder = [p.detach().clone() for p in model.decoder.parameters()]
+    encoder = [p.detach().clone() for p in model.encoder.parameters()]
+    first = train.step(loss_fn, opt, x, frozen=list(model.decoder.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(decoder, model.decoder.parameters()))
+    assert not any(torch.equal(a, b) for a, b in zip(encoder, model.encoder.parameters()))
+    for _ in range(20):
+        last = train.step(loss_fn, opt, x, frozen=list(model.decoder.parameters()))
+    assert last < first  # the same decoder, a better q(z|x): a better ELBO
+    # train_epoch's extra steps run before each full step, so a run records them
+    out = train.main(["--data-dir", data_dir, "--out", str(Path(data_dir) / "e2.pt"), *SMALL, "--epochs", "1",
+                      "--encoder-steps", "2"])
+    assert load_checkpoint(Path(data_dir) / "e2.pt")[1]["meta"]["encoder_steps"] == 2 and out["epoch"] == 1
 
 
 def test_ddp_with_two_processes(data_dir, tmp_path):
