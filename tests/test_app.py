@@ -271,3 +271,17 @@ def test_identical_outputs_saved_at_once_are_never_served_half_written(tmp_path)
     reader.join()
     assert partial_reads == []
     assert [p.name for p in Path(path).parent.iterdir()] == ["image.png"], "no staging files left behind"
+
+
+def test_readme_api_example_runs_as_written(app_url, one_png, tmp_path, monkeypatch, capsys):
+    """The README's gradio_client example, run against the app as printed there (only the URL
+    is this test's server, and digit.png a drawn '1'), so the front door's code stays true."""
+    readme = (Path(app.ROOT) / "README.md").read_text()
+    section = readme[readme.index("## The API"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
+    assert 'Client("http://127.0.0.1:7860/")' in code
+    Image.open(one_png).save(tmp_path / "digit.png")
+    monkeypatch.chdir(tmp_path)
+    exec(code.replace("http://127.0.0.1:7860/", app_url), {})
+    approximation, amortization = map(float, capsys.readouterr().out.split()[-2:])  # the example's last line
+    assert approximation >= 0 and np.isfinite(amortization)
