@@ -55,7 +55,6 @@ from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image
 
 
-
 def save_pil_to_cache_atomically(img: Image.Image, cache_dir: str, name: str = "image", format: str = "webp") -> str:
     """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming
     it into place, and leaving an existing one alone. Gradio names output files after their
@@ -791,7 +790,7 @@ with gr.Blocks(title="VAE latent explorer", analytics_enabled=False, delete_cach
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
 # Every API call without a session hash is a new session holding a copy of the page's
-# component state (~0.3 MB); Gradio keeps 10,000 by default, gigabytes for an API flood.
+# component state (~250 KB); Gradio keeps 10,000 by default, gigabytes for an API flood.
 LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(), max_file_size="20mb", footer_links=["api"], show_error=False,
                       state_session_capacity=200)
 

@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 def add_noop(app) -> None:
     """Add /noop to app.demo: the inputs and output component of /decode, a constant answer.
 
-    One corner pixel carries a call counter. Gradio stores outputs under a hash of their
-    bytes and rewrites that file on every call, so identical answers to concurrent calls
-    overwrite a file while it is being served (truncated images); decodes are all different."""
+    One corner pixel carries a call counter, so that every answer is a new image, as every
+    decode is: Gradio stores outputs under a hash of their bytes, and the app's save leaves an
+    existing file alone, so a constant answer would skip the encode and write /decode pays for."""
     import gradio as gr
 
     constant = app.decode(0.0, 0.0)
@@ -78,7 +78,7 @@ def call(client: httpx.Client, base: str, name: str, data: list, session_hash: s
     then fetch every image it returned. Returns the outputs; raises RuntimeError on an error event.
 
     A page sends the same session_hash with all its calls. Without one, Gradio makes every call a
-    new session and snapshots every component's config for it (~20 ms CPU, ~0.3 MB kept per call)."""
+    new session and snapshots every component's config for it (~20 ms CPU, ~250 KB kept per call)."""
     body = {"data": data} if session_hash is None else {"data": data, "session_hash": session_hash}
     r = client.post(f"{base}/gradio_api/call/{name}", json=body)
     r.raise_for_status()

@@ -1,6 +1,5 @@
 """vae/latent.py: decoding to images, grid coordinates, sampling, paths, the latent map
 and its pixel <-> z mapping, and the ELBO anatomy numbers. No browser, no dataset."""
-import math
 
 import numpy as np
 import pytest

@@ -353,7 +353,8 @@ def closest_gaussian_on_grid(post: TruePosterior, start: tuple[torch.Tensor, tor
 
 
 @torch.inference_mode()
-def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterior, size: int = 48) -> BestGaussian:
+def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterior | None = None,
+                  coarse: CoarseGrid | None = None, size: int = 48) -> BestGaussian:
     """q* = N(mu, diag sigma^2) minimizing D_KL(q* || p(z|x)) for one digit x.
 
     The ELBO of any q is log p(x) - KL(q || p(z|x)), so ELBO(q*) is the best a diagonal
@@ -362,11 +363,13 @@ def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterio
     approximation gap KL(q* || p(z|x)), the price of the Gaussian family, and the
     amortization gap ELBO(q*) - ELBO(q), the price of one network encoding every digit.
 
-    `post` (from `true_posterior`) gives two starts: its highest point, and its mean and
-    spread. From each, q is fitted on a size x size grid spanning 16 sigma around the current
+    `post` (from `true_posterior`; computed on a 64 x 64 grid from `coarse` when not given)
+    gives two starts: its highest point, and its mean and spread. From each, q is fitted on a size x size grid spanning 16 sigma around the current
     q, re-centred and fitted again until the grid stops moving, so narrow modes far apart are
     each seen finely. `log_px` (from `log_marginal_quadrature`) normalizes p(z|x) on those grids.
     """
+    if post is None:
+        post = true_posterior(model, x, size=64, coarse=coarse)
     zz = plane(post.z1, post.z2)
     p = post.log_density.reshape(-1).exp()
     p = p / p.sum()
