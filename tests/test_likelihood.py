@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from vae.data import load_mnist, mnist_available
-from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature, true_posterior
-from vae.model import (DEFAULT_CHECKPOINT, IMAGE_PIXELS, VAE, iwae_bound, kl_divergence, load_model, log_bernoulli,
-                       log_normal, log_prior, reparameterize)
+from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature, posterior_moments, plane, true_posterior
+from vae.model import (DEFAULT_CHECKPOINT, IMAGE_PIXELS, VAE, forward_kl, iwae_bound, kl_divergence, load_model,
+                       log_bernoulli, log_normal, log_prior, reparameterize)
 
 LINEAR_BIAS = 60.0  # keeps the hidden units positive over the whole grid, where ELU is the identity
 
@@ -81,6 +81,47 @@ def test_true_posterior_of_decoder_ignoring_z_is_the_prior():
     assert post.z1[0] < -5 and post.z1[-1] > 5  # the box spans the prior's mass
 
 
+def test_posterior_moments_of_decoder_ignoring_z_are_the_prior_s():
+    model = constant_decoder_vae(0.3)
+    mean, var = posterior_moments(model, torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(2)))
+    assert mean.shape == var.shape == (3, 2)
+    assert mean.abs().max() < 1e-4
+    assert (var - 1).abs().max() < 1e-3  # the midpoint rule adds step^2 / 12 = 5e-5
+
+
+def test_posterior_moments_match_a_fine_grid_of_a_rotated_posterior():
+    # A posterior 0.03 wide along one diagonal and 0.075 along the other, centred off the axes:
+    # the moments on the shared 0.025 grid agree with those of a fine 200 x 200 grid around it.
+    slope_a = 1 / (0.03 * math.sqrt(392 * 0.21))
+    a, c = (0.6, 0.8), (-0.8, 0.6)
+    logit_p = math.log(0.3 / 0.7)
+    model = linear_decoder_vae([(slope_a * a[0], slope_a * a[1]), (slope_a / 2.5 * c[0], slope_a / 2.5 * c[1])],
+                               [logit_p - slope_a * 1.3, logit_p + slope_a / 2.5 * 2.1])
+    x = torch.full((1, IMAGE_PIXELS), 0.3)
+    post = true_posterior(model, x, size=200)
+    p = post.log_density.reshape(-1).exp()
+    p = p / p.sum()
+    zz = plane(post.z1, post.z2)
+    fine_mean = p @ zz
+    fine_var = p @ (zz - fine_mean) ** 2
+    mean, var = posterior_moments(model, x)
+    assert torch.allclose(mean[0].double(), fine_mean, atol=1e-3)
+    assert torch.allclose(var[0].double(), fine_var, rtol=0.05)  # step^2 / 12 is 2% of the narrow variance
+
+
+def test_forward_kl_is_the_kl_from_a_gaussian_posterior_up_to_its_entropy():
+    # For p = N(m, diag v): KL(p || q) = forward_kl(q; m, v) - forward_kl(p; m, v), and q = p minimizes it.
+    m, v = torch.tensor([[0.4, -1.2]]), torch.tensor([[0.02, 0.3]])
+    mu, logvar = torch.tensor([[0.1, -1.0]]), torch.tensor([[-2.0, -0.5]])
+    p = torch.distributions.Normal(m, v.sqrt())
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    exact = torch.distributions.kl_divergence(p, q).sum()
+    assert (forward_kl(mu, logvar, m, v) - forward_kl(m, v.log(), m, v)).item() == pytest.approx(exact.item(), rel=1e-5)
+    theta = torch.cat([m, v.log()], dim=1).requires_grad_()
+    forward_kl(theta[:, :2], theta[:, 2:], m, v).sum().backward()
+    assert theta.grad.abs().max() < 1e-5
+
+
 @pytest.mark.parametrize("width", [0.012, 0.03])
 def test_narrow_rotated_posterior_matches_product_of_1d_integrals(width):
     # Logits of group A depend on z along a, of group B along c, with a ⟂ c and neither along
@@ -109,6 +150,47 @@ def test_narrow_rotated_posterior_matches_product_of_1d_integrals(width):
     edges = torch.cat([post.log_density[0], post.log_density[-1], post.log_density[:, 0], post.log_density[:, -1]])
     assert edges.max() < post.log_density.max() - 20  # the grid covers the mass
     assert side_length(post) < 50 * width  # ...and is fitted to it, not spread over the plane
+
+
+def test_posterior_moments_of_decoder_ignoring_z_are_the_prior_s():
+    model = constant_decoder_vae(0.3)
+    mean, var = posterior_moments(model, torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(2)))
+    assert mean.shape == var.shape == (3, 2)
+    assert mean.abs().max() < 1e-4
+    assert (var - 1).abs().max() < 1e-3  # the midpoint rule adds step^2 / 12 = 5e-5
+
+
+def test_posterior_moments_match_a_fine_grid_of_a_rotated_posterior():
+    # A posterior 0.03 wide along one diagonal and 0.075 along the other, centred off the axes:
+    # the moments on the shared 0.025 grid agree with those of a fine 200 x 200 grid around it.
+    slope_a = 1 / (0.03 * math.sqrt(392 * 0.21))
+    a, c = (0.6, 0.8), (-0.8, 0.6)
+    logit_p = math.log(0.3 / 0.7)
+    model = linear_decoder_vae([(slope_a * a[0], slope_a * a[1]), (slope_a / 2.5 * c[0], slope_a / 2.5 * c[1])],
+                               [logit_p - slope_a * 1.3, logit_p + slope_a / 2.5 * 2.1])
+    x = torch.full((1, IMAGE_PIXELS), 0.3)
+    post = true_posterior(model, x, size=200)
+    p = post.log_density.reshape(-1).exp()
+    p = p / p.sum()
+    zz = plane(post.z1, post.z2)
+    fine_mean = p @ zz
+    fine_var = p @ (zz - fine_mean) ** 2
+    mean, var = posterior_moments(model, x)
+    assert torch.allclose(mean[0].double(), fine_mean, atol=1e-3)
+    assert torch.allclose(var[0].double(), fine_var, rtol=0.05)  # step^2 / 12 is 2% of the narrow variance
+
+
+def test_forward_kl_is_the_kl_from_a_gaussian_posterior_up_to_its_entropy():
+    # For p = N(m, diag v): KL(p || q) = forward_kl(q; m, v) - forward_kl(p; m, v), and q = p minimizes it.
+    m, v = torch.tensor([[0.4, -1.2]]), torch.tensor([[0.02, 0.3]])
+    mu, logvar = torch.tensor([[0.1, -1.0]]), torch.tensor([[-2.0, -0.5]])
+    p = torch.distributions.Normal(m, v.sqrt())
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    exact = torch.distributions.kl_divergence(p, q).sum()
+    assert (forward_kl(mu, logvar, m, v) - forward_kl(m, v.log(), m, v)).item() == pytest.approx(exact.item(), rel=1e-5)
+    theta = torch.cat([m, v.log()], dim=1).requires_grad_()
+    forward_kl(theta[:, :2], theta[:, 2:], m, v).sum().backward()
+    assert theta.grad.abs().max() < 1e-5
 
 
 @pytest.mark.parametrize("width", [0.012, 0.03])
@@ -193,11 +275,11 @@ needs_mnist = pytest.mark.skipif(not mnist_available(), reason="MNIST not found 
 
 @pytest.fixture(scope="module")
 def trained():
-    """The committed model, 50 test digits, their log p(x) by quadrature and IWAE(K=5000).
-    (50 digits, not more: the 250,000 decodes of IWAE are most of this file's time.)"""
+    """The committed model, the first 200 test digits, their log p(x) by quadrature and IWAE(K=5000).
+    (The million decodes of IWAE are most of this file's time.)"""
     torch.manual_seed(0)
     model = load_model(DEFAULT_CHECKPOINT)
-    x = load_mnist("test")[0][:50]
+    x = load_mnist("test")[0][:200]
     return model, x, log_marginal_quadrature(model, x), iwae_bound(model, x, K=5000).double()
 
 
@@ -213,20 +295,19 @@ def test_bounds_are_ordered_on_the_trained_model(trained):
     standard_error = samples.std(dim=0).double() / math.sqrt(len(samples))
     # log p(x) >= ELBO holds for every digit: allow 5 standard errors of the estimate
     assert (log_px >= elbo - 5 * standard_error).all()
-    # IWAE is a lower bound in expectation; averaged over 50 digits its noise is far below 0.1
+    # IWAE is a lower bound in expectation; averaged over 200 digits its noise is far below 0.1
     assert elbo.mean() <= iwae.mean() <= log_px.mean() + 0.1
 
 
 @needs_mnist
-def test_iwae_reaches_log_px_where_the_encoder_finds_the_posterior(trained):
+def test_iwae_with_5000_samples_comes_within_half_a_nat_of_log_px(trained):
     model, x, log_px, iwae = trained
     gap = log_px - iwae
-    # For most digits 5000 importance samples from q get within a fraction of a nat. The
-    # mean is not a fair test: for a few digits q(z|x) sits where p(z|x) has no mass
-    # (test digit 8: q at z2 = 0.08 +- 0.03, p(z|x) at z2 = -0.41 +- 0.02), IWAE is then
-    # tens of nats low however many samples it takes, and the quadrature shows it.
-    assert gap.median() < 0.1
-    assert torch.quantile(gap, 0.8) < 0.5
+    # The encoder was refitted toward p(z|x) (vae/fit_encoder.py) so that q covers every mode
+    # of the posterior: an ELBO-trained q sits on one mode, and for a few digits (test digit 8)
+    # that was the wrong one, leaving IWAE tens of nats low however many samples it took.
+    assert gap.mean() < 0.5
+    assert gap.median() < 0.05
 
 
 @needs_mnist

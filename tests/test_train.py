@@ -18,9 +18,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from vae import train
+from vae import fit_encoder, train
 from vae.data import load_mnist, mnist_available
-from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, iwae_bound, load_checkpoint, load_model,
+from vae.likelihood import posterior_moments
+from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, forward_kl, iwae_bound, load_checkpoint, load_model,
                        reparameterize, save_checkpoint)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,6 +169,30 @@ def test_encoder_steps_move_only_the_encoder_and_help_it_keep_up(data_dir):
     out = train.main(["--data-dir", data_dir, "--out", str(Path(data_dir) / "e2.pt"), *SMALL, "--epochs", "1",
                       "--encoder-steps", "2"])
     assert load_checkpoint(Path(data_dir) / "e2.pt")[1]["meta"]["encoder_steps"] == 2 and out["epoch"] == 1
+
+
+def test_fit_encoder_moves_q_toward_the_posterior_and_leaves_the_decoder(data_dir, tmp_path):
+    trained = tmp_path / "trained.pt"
+    run_train(data_dir, trained, "--epochs", "2")
+    out = tmp_path / "fitted.pt"
+    last = fit_encoder.main(["--data-dir", data_dir, "--checkpoint", str(trained), "--out", str(out),
+                             "--epochs", "3", "--beta", "3", "--lr", "3e-3"])
+    before, after = load_model(trained), load_model(out)
+    assert_same_weights(before.decoder, after.decoder)
+    assert not torch.equal(before.encoder[0].weight, after.encoder[0].weight)
+
+    x = load_mnist("train", data_dir)[0]
+    mean, var = posterior_moments(before, x)  # the decoder is the same, so p(z|x) is too
+    with torch.no_grad():
+        kl_before, kl_after = (forward_kl(*m.encode(x), mean, var).mean().item() for m in (before, after))
+    assert kl_after < kl_before - 0.5, (kl_before, kl_after)
+
+    meta = load_checkpoint(out)[1]["meta"]
+    assert meta["command"] == load_checkpoint(trained)[1]["meta"]["command"], "the training command is kept"
+    fit = meta["fit_encoder"]
+    assert fit["command"].startswith("python -m vae.fit_encoder --data-dir ") and "--beta 3" in fit["command"]
+    assert [h["epoch"] for h in fit["history"]] == [0, 1, 2, 3] and meta["metrics"] == last == fit["history"][-1]
+    assert train.test_metrics(after, load_mnist("test", data_dir)[0])["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
 
 
 def test_ddp_with_two_processes(data_dir, tmp_path):
@@ -349,6 +374,7 @@ def test_committed_checkpoint_test_elbo(mnist_test):
     assert neg_elbo <= 145, f"committed model: test -ELBO {neg_elbo:.2f} nats"
     meta = ckpt["meta"]
     assert meta["command"].startswith(("python -m vae.train", "torchrun")) and meta["epochs"] >= 1
+    assert meta["fit_encoder"]["command"].startswith("python -m vae.fit_encoder")
     assert meta["metrics"]["neg_elbo"] == pytest.approx(train.test_metrics(model, mnist_test)["neg_elbo"], abs=0.05)
     reported = json.loads((DEFAULT_CHECKPOINT.parent / "metrics.json").read_text())
     assert reported["neg_elbo"] == pytest.approx(neg_elbo, abs=1.0), "metrics.json is not this checkpoint's"

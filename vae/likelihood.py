@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from vae.model import IMAGE_PIXELS, VAE, log_prior
 
@@ -289,6 +290,33 @@ def true_posterior(model: VAE, x: torch.Tensor, size: int = 100, coarse: CoarseG
     step = (grid.z1[1] - grid.z1[0]).item()
     log_px = (torch.logsumexp(lj.flatten(), dim=0) + 2 * math.log(step)).item()
     return TruePosterior(grid.z1, grid.z2, lj - log_px, log_px)
+
+
+MOMENT_BOUND = 5.5  # posterior_moments' grid: a trained model's posteriors lie well inside [-5.5, 5.5]^2
+MOMENT_STEP = 0.025  # below the typical posterior width (~0.03); a wider grid step only widens the variances
+
+
+@torch.inference_mode()
+def posterior_moments(model: VAE, x: torch.Tensor, bound: float = MOMENT_BOUND, step: float = MOMENT_STEP,
+                      batch: int = 256, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and per-dimension variance of p(z|x) for many digits x [N, 784] (or [N, 1, 28, 28]), by
+    the midpoint rule on one uniform grid over [-bound, bound]^2 decoded once for all of them.
+    Returns float32 (mean [N, 2], var [N, 2]).
+
+    Coarser than `log_marginal_quadrature` (a grid step near the narrowest posteriors' width
+    adds about step^2 / 12 to their variance) but ~10x cheaper per digit: what fitting an encoder
+    to 60,000 posteriors needs (vae/fit_encoder.py)."""
+    x = flatten_digits(x)
+    axis = centres(-bound, step, round(2 * bound / step))
+    grid = decode_grid(model, axis, axis)
+    zz = plane(axis, axis)
+    means, variances = [], []
+    for start in tqdm(range(0, len(x), batch), desc="posterior moments", leave=False, disable=not progress):
+        weights = torch.softmax(log_joint(grid.logits, grid.offset, x[start:start + batch]), dim=1)
+        mean = weights @ zz
+        means.append(mean)
+        variances.append((weights @ zz.pow(2) - mean.pow(2)).clamp(min=0))
+    return torch.cat(means).float(), torch.cat(variances).float()
 
 
 class BestGaussian(NamedTuple):

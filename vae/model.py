@@ -77,6 +77,17 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=-1)
 
 
+def forward_kl(mu: torch.Tensor, logvar: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+    """D_KL(p(z|x) || q(z|x)) up to a constant that does not depend on q, for q = N(mu, diag exp(logvar))
+    and a posterior p(z|x) with mean `mean` and per-dimension variance `var`:
+    E_p[-log q(z|x)] - const = 1/2 sum_i [logvar_i + (var_i + (mean_i - mu_i)^2) / exp(logvar_i)]. [N]
+
+    The ELBO's KL runs the other way, KL(q || p(z|x)), which lets q sit on one mode of p(z|x) and
+    ignore the rest. This direction makes q cover all of p's mass: the proposal importance sampling
+    (the IWAE bound) needs. Minimized by mu = mean, exp(logvar) = var."""
+    return 0.5 * (logvar + (var + (mean - mu).pow(2)) / logvar.exp()).sum(dim=-1)
+
+
 def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """log p(x|z) summed over pixels; x [..., 784] in [0, 1], logits broadcastable. [...]"""
     return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(dim=-1)
