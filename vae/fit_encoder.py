@@ -12,13 +12,12 @@ other direction, KL(p(z|x) || q(z|x)), which makes q cover all of the posterior'
     loss = -ELBO + beta * KL(p(z|x) || q(z|x))
 
 for the encoder alone; the decoder, and with it p(x) and p(z|x), does not change. The
-posterior's moments for the 60,000 training digits are computed once (~8 min), then each
+posterior's moments for the 60,000 training digits are computed once (~5 min), then each
 epoch is a pass of the encoder (~15 s). Larger beta tightens the IWAE bound and loosens
 the ELBO. The command and per-epoch metrics are stored in the checkpoint beside the
 training's.
 """
 import argparse
-import math
 import shlex
 import sys
 import time
@@ -29,7 +28,7 @@ from tqdm import tqdm
 from vae.data import load_mnist
 from vae.likelihood import posterior_moments
 from vae.model import elbo, forward_kl, load_checkpoint, save_checkpoint
-from vae.train import test_metrics
+from vae.train import learning_rate, test_metrics
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         for epoch in range(args.epochs):
             for group in opt.param_groups:
-                group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * epoch / args.epochs))
+                group["lr"] = learning_rate(args.lr, epoch, args.epochs)
             model.train()
             order = torch.randperm(len(train_x))
             total, t0 = 0.0, time.time()
