@@ -26,7 +26,8 @@ from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, forward_kl, iwae_bound, lo
 
 REPO = Path(__file__).resolve().parent.parent
 N_TRAIN, BATCH = 640, 64
-SMALL = ["--hidden", "64", "--depth", "1", "--batch-size", str(BATCH), "--lr", "3e-3"]
+# torch.compile is left to the one test that checks it: it costs each run ~20 s of compiling.
+SMALL = ["--hidden", "64", "--depth", "1", "--batch-size", str(BATCH), "--lr", "3e-3", "--no-compile"]
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -97,6 +98,7 @@ def test_train_writes_checkpoint_with_metadata_and_loss_decreases(data_dir, tmp_
     assert meta["epochs"] == 3 and meta["seed"] == 3 and meta["world_size"] == 1
     assert meta["metrics"] == last == meta["history"][-1]
     assert "optimizer" not in ckpt, "a finished run needs no optimizer state"
+    assert meta["precision"] == "bf16" and meta["compile"] is False and meta["clip"] == 300
 
     history = meta["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
@@ -193,6 +195,51 @@ def test_fit_encoder_moves_q_toward_the_posterior_and_leaves_the_decoder(data_di
     assert fit["command"].startswith("python -m vae.fit_encoder --data-dir ") and "--beta 3" in fit["command"]
     assert [h["epoch"] for h in fit["history"]] == [0, 1, 2, 3] and meta["metrics"] == last == fit["history"][-1]
     assert train.test_metrics(after, load_mnist("test", data_dir)[0])["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
+
+
+def test_compiled_training_follows_the_eager_one(data_dir, tmp_path):
+    eager = run_train(data_dir, tmp_path / "eager.pt", "--epochs", "2", "--seed", "4")
+    compiled = run_train(data_dir, tmp_path / "compiled.pt", "--epochs", "2", "--seed", "4", "--compile")
+    assert load_checkpoint(tmp_path / "compiled.pt")[1]["meta"]["compile"] is True
+    # The same steps; only the order of float operations differs, so the runs drift apart a little.
+    assert compiled["train_neg_elbo"] == pytest.approx(eager["train_neg_elbo"], rel=0.02)
+    assert compiled["neg_elbo"] == pytest.approx(eager["neg_elbo"], rel=0.02)
+
+
+def test_bf16_loss_matches_float32_and_its_gradients_point_the_same_way(data_dir):
+    torch.manual_seed(0)
+    model = VAE(hidden=64, depth=1)
+    x = load_mnist("train", data_dir)[0][:256]
+    grads = {}
+    for bf16 in (False, True):
+        torch.manual_seed(1)  # the same eps for both
+        model.zero_grad()
+        loss = train.NegativeELBO(model, bf16=bf16)(x)
+        assert loss.dtype == torch.float32
+        loss.backward()
+        grads[bf16] = (loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()]))
+    (loss32, g32), (loss16, g16) = grads[False], grads[True]
+    assert loss16 == pytest.approx(loss32, rel=0.01)
+    assert torch.nn.functional.cosine_similarity(g32, g16, dim=0) > 0.99
+
+
+def test_clipping_bounds_the_step_and_leaves_small_gradients_alone(data_dir):
+    x = load_mnist("train", data_dir)[0][:128]
+    for clip, expect_clipped in ((1.0, True), (1e9, False)):
+        torch.manual_seed(0)
+        model = VAE(hidden=64, depth=1)
+        loss_fn = train.NegativeELBO(model)
+        torch.manual_seed(1)
+        loss_fn(x).backward()
+        norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
+        model.zero_grad()
+        seen = []
+        opt = torch.optim.Adam(model.parameters())
+        opt.register_step_pre_hook(lambda o, *_: seen.append(torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()))
+        torch.manual_seed(1)  # the same eps, so the same gradient
+        train.step(loss_fn, opt, x, clip=clip)
+        assert norm > 1.0
+        assert seen[0] == pytest.approx(1.0 if expect_clipped else norm, rel=1e-4)
 
 
 def test_ddp_with_two_processes(data_dir, tmp_path):

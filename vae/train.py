@@ -3,7 +3,9 @@
     python -m vae.train --data-dir ../shared/data --out checkpoints/vae.pt
 
 Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
-learning-rate decay. Batches are sliced from tensors held in memory. The checkpoint
+learning-rate decay. Batches are sliced from tensors held in memory; matrix products
+run in bfloat16 (weights and Adam stay float32) and torch.compile fuses the rest,
+which makes a step about 2.5x faster than plain float32 on this CPU. The checkpoint
 is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
 and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
 each process takes every N-th digit of the epoch's shuffled order.
@@ -29,9 +31,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
     p.add_argument("--out", default="checkpoints/vae.pt", help="checkpoint to write (and to read with --resume)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch-size", type=int, default=128, help="per process")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=256, help="per process")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=300.0,
+                   help="largest gradient norm a step may take (0: no clipping); it keeps rare spikes from derailing bf16 training")
+    p.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
+                   help="bf16: matrix products in bfloat16 under autocast, weights and Adam in float32 "
+                        "(fast on CPUs with AVX-512 BF16 or AMX; use fp32 elsewhere)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the loss through torch.compile (needs a C++ compiler; the first batches wait ~30 s for it)")
     p.add_argument("--hidden", type=int, default=768)
     p.add_argument("--depth", type=int, default=3)
     p.add_argument("--encoder-steps", type=int, default=1,
@@ -47,20 +56,23 @@ def learning_rate(base: float, epoch: int, epochs: int) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
 
 
-def step(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, frozen: list[torch.Tensor] = ()) -> float:
+def step(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, frozen: list[torch.Tensor] = (),
+         clip: float = 0.0) -> float:
     """One optimizer step on the loss of batch x, leaving the parameters in `frozen` as they are
-    (Adam skips a parameter without a gradient). Returns the loss."""
+    (Adam skips a parameter without a gradient), the gradient's norm clipped to `clip` if set. Returns the loss."""
     loss = loss_fn(x)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     for p in frozen:
         p.grad = None
+    if clip:
+        torch.nn.utils.clip_grad_norm_([p for group in opt.param_groups for p in group["params"]], clip)
     opt.step()
     return loss.item()
 
 
 def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, order: torch.Tensor,
-                batch_size: int, encoder_steps: int = 0, progress: bool = True, desc: str = "") -> float:
+                batch_size: int, encoder_steps: int = 0, clip: float = 0.0, progress: bool = True, desc: str = "") -> float:
     """One pass over images[order] in batches; returns the mean negative ELBO (nats).
 
     Before each step of the whole model, `encoder_steps` steps of the encoder alone on the same
@@ -74,21 +86,24 @@ def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: to
     for start in tqdm(batches, desc=desc, leave=False, disable=not progress):
         x = images[order[start:start + batch_size]]
         for _ in range(encoder_steps):
-            step(loss_fn, opt, x, frozen=decoder)
-        total += step(loss_fn, opt, x) * len(x)
+            step(loss_fn, opt, x, frozen=decoder, clip=clip)
+        total += step(loss_fn, opt, x, clip=clip) * len(x)
         count += len(x)
     return total / max(count, 1)
 
 
 class NegativeELBO(torch.nn.Module):
-    """The training loss as a module, so DDP sees encoder and decoder run inside one forward()."""
+    """The training loss as a module, so DDP sees encoder and decoder run inside one forward(),
+    and torch.compile compiles both with the loss. With `bf16`, autocast runs the matrix products
+    in bfloat16; the loss is summed in float32 (autocast's rule for binary cross-entropy)."""
 
-    def __init__(self, vae: VAE):
+    def __init__(self, vae: VAE, bf16: bool = False):
         super().__init__()
-        self.vae = vae
+        self.vae, self.bf16 = vae, bf16
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return -elbo(self.vae, x).elbo.mean()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return -elbo(self.vae, x).elbo.mean()
 
 
 @torch.no_grad()
@@ -119,11 +134,11 @@ def main(argv: list[str] | None = None) -> dict:
     test_x = test_x[:args.test_subset]
 
     model = VAE(hidden=args.hidden, depth=args.depth)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
     start_epoch, history = 0, []
     if args.resume:
         model, ckpt = load_checkpoint(args.out)
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        opt = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
         if "optimizer" not in ckpt:
             sys.exit(f"{args.out} holds a finished run (no optimizer state); nothing to resume.")
         opt.load_state_dict(ckpt["optimizer"])
@@ -131,7 +146,11 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_rng_state(ckpt["rng_state"])
         if rank:  # the saved state is rank 0's; other processes need noise of their own
             torch.manual_seed(args.seed + rank + 1_000 * start_epoch)
-    net = DistributedDataParallel(NegativeELBO(model)) if world > 1 else NegativeELBO(model)
+    net = NegativeELBO(model, bf16=args.precision == "bf16")
+    if args.compile:
+        net = torch.compile(net, dynamic=False)
+    if world > 1:
+        net = DistributedDataParallel(net)
 
     command = "python -m vae.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     if world > 1:
@@ -141,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not is_main:
             return
         meta = {"command": command, "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed,
-                "encoder_steps": args.encoder_steps,
+                "encoder_steps": args.encoder_steps, "precision": args.precision, "compile": args.compile, "clip": args.clip,
                 "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
                 "metrics": history[-1] if history else {}}
         extra = {} if finished else {"optimizer": opt.state_dict(), "rng_state": torch.get_rng_state()}
@@ -156,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
             order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(args.seed * 10_000 + epoch))
             order = order[rank::world]
             t0 = time.time()
-            train_loss = train_epoch(net, opt, train_x, order, args.batch_size, args.encoder_steps, progress=is_main,
+            train_loss = train_epoch(net, opt, train_x, order, args.batch_size, args.encoder_steps, args.clip, progress=is_main,
                                      desc=f"epoch {epoch + 1}/{args.epochs}")
             if is_main:
                 metrics = {"epoch": epoch + 1, "train_neg_elbo": train_loss, **test_metrics(model, test_x),
