@@ -263,7 +263,7 @@ def test_iwae_with_5000_samples_comes_within_half_a_nat_of_log_px(trained):
     model, x, log_px, iwae = trained
     gap = log_px - iwae
     # The encoder was refitted toward p(z|x) (vae/fit_encoder.py) so that q covers every mode
-    # of the posterior: an ELBO-trained q sits on one mode, and for a few digits (test digit 8)
+    # of the posterior: an ELBO-trained q sits on one mode, and for a few digits (test digit 153)
     # that was the wrong one, leaving IWAE tens of nats low however many samples it took.
     assert gap.mean() < 0.5
     assert gap.median() < 0.05
@@ -290,12 +290,13 @@ def test_a_stricter_tolerance_changes_nothing_that_matters(trained):
 
 
 @needs_mnist
-@pytest.mark.parametrize("index", [0, 8])
+@pytest.mark.parametrize("index", [0, 122])
 def test_best_gaussian_on_the_trained_model(trained, index):
     """ELBO(q*) = log p(x) - KL(q* || p(z|x)) from the grid agrees with a 20,000-sample Monte-Carlo
-    ELBO of q*. Test digit 0's encoder is within a nat of q* (the refitted q is a little wider
-    than q*); digit 8's spans two modes of the posterior, so its ELBO is far below ELBO(q*) and
-    nearly all of its gap is amortization, but importance sampling from it still finds log p(x)."""
+    ELBO of q*. Test digit 0's encoder is within two nats of q* (the refitted q is wider than q*,
+    the price of covering every mode); digit 122's spans two modes of the posterior, so its ELBO is
+    ~100 nats below ELBO(q*) and nearly all of its gap is amortization, but importance sampling from
+    it still finds log p(x)."""
     model, x, log_px, iwae = trained
     digit, lp = x[index:index + 1], log_px[index].item()
     best = best_gaussian(model, digit, lp)
@@ -313,7 +314,7 @@ def test_best_gaussian_on_the_trained_model(trained, index):
     amortization = lp - best.kl - elbo
     assert best.kl < 1.0
     if index == 0:
-        assert -0.05 < amortization < 1.0
+        assert -0.05 < amortization < 2.0
     else:
         assert amortization > 20
         assert log_px[index] - iwae[index] < 0.5

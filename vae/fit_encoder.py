@@ -1,7 +1,7 @@
 """Refit a trained VAE's encoder toward the exact posterior, so that q(z|x) is a good
 importance-sampling proposal as well as a good ELBO.
 
-    python -m vae.fit_encoder --data-dir ../shared/data --checkpoint runs/h768d3e1.pt --out checkpoints/vae.pt
+    python -m vae.fit_encoder --data-dir ../shared/data --checkpoint runs/fast60.pt --out checkpoints/vae.pt
 
 Training on the ELBO minimizes KL(q(z|x) || p(z|x)), which is content with q on one mode of
 the posterior. Where a digit's posterior has a second, heavier mode far away, q never
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", required=True, help="the trained model to start from")
     p.add_argument("--out", required=True, help="checkpoint to write")
     p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--beta", type=float, default=3.0, help="weight of KL(p(z|x) || q(z|x)) against the ELBO")
+    p.add_argument("--beta", type=float, default=10.0, help="weight of KL(p(z|x) || q(z|x)) against the ELBO")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,6 @@
 """Train the VAE on MNIST.
 
-    python -m vae.train --data-dir ../shared/data --out checkpoints/vae.pt
+    python -m vae.train --data-dir ../shared/data --out runs/fast60.pt
 
 Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
 learning-rate decay. Batches are sliced from tensors held in memory; matrix products
@@ -29,7 +29,7 @@ from vae.model import VAE, elbo, load_checkpoint, save_checkpoint
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
-    p.add_argument("--out", default="checkpoints/vae.pt", help="checkpoint to write (and to read with --resume)")
+    p.add_argument("--out", default="runs/vae.pt", help="checkpoint to write (and to read with --resume); the app loads checkpoints/vae.pt once vae.fit_encoder has refitted it")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=256, help="per process")
