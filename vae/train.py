@@ -5,7 +5,8 @@
 Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
 learning-rate decay. Batches are sliced from tensors held in memory; matrix products
 run in bfloat16 (weights and Adam stay float32) and torch.compile fuses the rest,
-which makes a step about 2.5x faster than plain float32 on this CPU. The checkpoint
+which makes a step about 2x faster than float32 without compiling on this CPU
+(bench/train_speed.py). The checkpoint
 is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
 and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
 each process takes every N-th digit of the epoch's shuffled order.
@@ -40,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="bf16: matrix products in bfloat16 under autocast, weights and Adam in float32 "
                         "(fast on CPUs with AVX-512 BF16 or AMX; use fp32 elsewhere)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                   help="run the loss through torch.compile (needs a C++ compiler; the first batches wait ~30 s for it)")
+                   help="run the loss through torch.compile (needs a C++ compiler; the first batch waits ~17 s for it, ~1 s once cached)")
     p.add_argument("--hidden", type=int, default=768)
     p.add_argument("--depth", type=int, default=3)
     p.add_argument("--encoder-steps", type=int, default=1,
