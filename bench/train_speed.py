@@ -93,18 +93,16 @@ def main() -> None:
     loaders = {b: DataLoader(mnist, batch_size=b, shuffle=True) for b in (128, batch)}
 
     # One model and optimizer per loop, so each sees the same kind of weights all along.
-    def make(bf16: bool, compiled: bool, fused: bool) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    def make(precision: str, compiled: bool, fused: bool) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
         model = VAE(hidden=args.hidden, depth=args.depth)
-        loss_fn = train.NegativeELBO(model, bf16=bf16)
-        if compiled:
-            loss_fn = torch.compile(loss_fn, dynamic=False)
-        return loss_fn, torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=fused or None)
+        return train.training_loss(model, precision, compiled), torch.optim.Adam(model.parameters(), lr=recipe.lr,
+                                                                                  fused=fused or None)
 
-    bf16, fast = recipe.precision == "bf16", make(recipe.precision == "bf16", recipe.compile, True)
-    plain = make(False, False, True)
-    textbook_models = {b: make(False, False, False) for b in loaders}
+    fast = make(recipe.precision, recipe.compile, True)
+    plain = make("fp32", False, True)
+    textbook_models = {b: make("fp32", False, False) for b in loaders}
     loops = {
-        f"textbook, batch 128 (pytorch/examples)": lambda n: textbook(*textbook_models[128], loaders[128], n * batch // 128),
+        "textbook, batch 128 (pytorch/examples)": lambda n: textbook(*textbook_models[128], loaders[128], n * batch // 128),
         f"textbook, batch {batch}": lambda n: textbook(*textbook_models[batch], loaders[batch], n),
         f"ours in float32, eager, batch {batch}": lambda n: ours(*plain, images, n, batch, recipe.clip),
         f"ours (vae.train's defaults), batch {batch}": lambda n: ours(*fast, images, n, batch, recipe.clip),
@@ -134,7 +132,7 @@ def main() -> None:
     print(f"ratio ours / textbook as pytorch/examples runs it (batch 128): {med[names[3]] / med[names[0]]:.2f}x (goal >= 3x)")
     print(f"ratio ours / textbook at the same batch size {batch}: {med[names[3]] / med[names[1]]:.2f}x (goal >= 3x)")
     print(f"of which: in-memory batches {med[names[2]] / med[names[1]]:.2f}x, "
-          f"then {'bfloat16, ' if bf16 else ''}compile and clipping {med[names[3]] / med[names[2]]:.2f}x")
+          f"then {'bfloat16, ' if recipe.precision == 'bf16' else ''}compile and clipping {med[names[3]] / med[names[2]]:.2f}x")
     ours_data, textbook_data = statistics.median(ours_batch) * 1e3, statistics.median(textbook_batch) * 1e3
     print(f"making one batch of {batch} alone (median): ours {ours_data:.3f} ms, textbook {textbook_data:.3f} ms "
           f"({textbook_data / ours_data:.0f}x)")

@@ -26,7 +26,7 @@ from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, forward_kl, iwae_bound, lo
 
 REPO = Path(__file__).resolve().parent.parent
 N_TRAIN, BATCH = 640, 64
-# torch.compile is left to the one test that checks it: it costs each run ~20 s of compiling.
+# torch.compile is left to the one test that checks it: it adds compile time to every run.
 SMALL = ["--hidden", "64", "--depth", "1", "--batch-size", str(BATCH), "--lr", "3e-3", "--no-compile"]
 
 
@@ -206,6 +206,10 @@ def test_compiled_training_follows_the_eager_one(data_dir, tmp_path):
     assert compiled["neg_elbo"] == pytest.approx(eager["neg_elbo"], rel=0.02)
 
 
+def flat_grad(model: VAE) -> torch.Tensor:
+    return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+
 def test_bf16_loss_matches_float32_and_its_gradients_point_the_same_way(data_dir):
     torch.manual_seed(0)
     model = VAE(hidden=64, depth=1)
@@ -217,14 +221,10 @@ def test_bf16_loss_matches_float32_and_its_gradients_point_the_same_way(data_dir
         loss = train.NegativeELBO(model, bf16=bf16)(x)
         assert loss.dtype == torch.float32
         loss.backward()
-        grads[bf16] = (loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()]))
+        grads[bf16] = (loss.item(), flat_grad(model))
     (loss32, g32), (loss16, g16) = grads[False], grads[True]
     assert loss16 == pytest.approx(loss32, rel=0.01)
     assert torch.nn.functional.cosine_similarity(g32, g16, dim=0) > 0.99
-
-
-def grad_norm(model: VAE) -> float:
-    return torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
 
 
 def test_clipping_bounds_the_step_and_leaves_small_gradients_alone(data_dir):
@@ -235,9 +235,9 @@ def test_clipping_bounds_the_step_and_leaves_small_gradients_alone(data_dir):
         loss_fn, opt = train.NegativeELBO(model), torch.optim.Adam(model.parameters())
         torch.manual_seed(1)
         loss_fn(x).backward()
-        unclipped = grad_norm(model)
+        unclipped = flat_grad(model).norm().item()
         seen = []
-        opt.register_step_pre_hook(lambda *_: seen.append(grad_norm(model)))
+        opt.register_step_pre_hook(lambda *_: seen.append(flat_grad(model).norm().item()))
         torch.manual_seed(1)  # the same eps, so the same gradient
         train.step(loss_fn, opt, x, clip=clip)
         assert unclipped > 1.0

@@ -107,6 +107,13 @@ class NegativeELBO(torch.nn.Module):
             return -elbo(self.vae, x).elbo.mean()
 
 
+def training_loss(model: VAE, precision: str = "fp32", compiled: bool = False) -> torch.nn.Module:
+    """The loss module vae.train steps: NegativeELBO, under bfloat16 autocast if `precision` is "bf16",
+    through torch.compile if `compiled` (one graph per batch shape)."""
+    net = NegativeELBO(model, bf16=precision == "bf16")
+    return torch.compile(net, dynamic=False) if compiled else net
+
+
 @torch.no_grad()
 def test_metrics(model: VAE, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> dict:
     """Mean negative ELBO, reconstruction term and KL over `images` (one sample each, fixed seed)."""
@@ -134,22 +141,21 @@ def main(argv: list[str] | None = None) -> dict:
     train_x = train_x[:args.train_subset]
     test_x = test_x[:args.test_subset]
 
-    model = VAE(hidden=args.hidden, depth=args.depth)
+    if args.resume:
+        model, ckpt = load_checkpoint(args.out)
+        if "optimizer" not in ckpt:
+            sys.exit(f"{args.out} holds a finished run (no optimizer state); nothing to resume.")
+    else:
+        model = VAE(hidden=args.hidden, depth=args.depth)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
     start_epoch, history = 0, []
     if args.resume:
-        model, ckpt = load_checkpoint(args.out)
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
-        if "optimizer" not in ckpt:
-            sys.exit(f"{args.out} holds a finished run (no optimizer state); nothing to resume.")
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, history = ckpt["meta"]["epochs"], ckpt["meta"]["history"]
         torch.set_rng_state(ckpt["rng_state"])
         if rank:  # the saved state is rank 0's; other processes need noise of their own
             torch.manual_seed(args.seed + rank + 1_000 * start_epoch)
-    net = NegativeELBO(model, bf16=args.precision == "bf16")
-    if args.compile:
-        net = torch.compile(net, dynamic=False)
+    net = training_loss(model, args.precision, args.compile)
     if world > 1:
         net = DistributedDataParallel(net)
 
