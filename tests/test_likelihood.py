@@ -62,6 +62,18 @@ def log_integral_1d(x_group: torch.Tensor, slope: float, bias: float) -> float:
     return (torch.logsumexp(log_f, dim=0) + math.log(u[1] - u[0])).item()
 
 
+def test_log_bernoulli_is_the_bernoulli_log_likelihood_even_for_saturated_logits():
+    logits = torch.tensor([-200.0, -30.0, -17.0, -1.0, 0.0, 1e-4, 2.5, 17.0, 30.0, 200.0])
+    x = torch.linspace(0, 1, len(logits))
+    ours = torch.stack([log_bernoulli(x[i:i + 1], logits[i:i + 1]) for i in range(len(x))]).double()
+    p = torch.sigmoid(logits.double())
+    by_definition = x * torch.log(p) + (1 - x) * torch.log1p(-p)  # accurate in float64 while |l| <= 17
+    moderate = logits.abs() <= 17
+    assert torch.allclose(ours[moderate], by_definition[moderate], atol=2e-5, rtol=1e-6)  # float32 rounding
+    reference = -F.binary_cross_entropy_with_logits(logits.double(), x.double(), reduction="none")
+    assert torch.allclose(ours, reference, atol=2e-5, rtol=1e-6)  # saturated logits stay finite and right
+
+
 def test_decoder_ignoring_z_gives_p_x_given_z():
     model = constant_decoder_vae(-0.7)
     x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))

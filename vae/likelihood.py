@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from vae.model import IMAGE_PIXELS, VAE, log_prior
+from vae.model import IMAGE_PIXELS, VAE, log_prior, softplus
 
 BOUND = 7.0  # the grid covers [-7, 7]^2: the prior puts < 1e-11 of its mass outside
 COARSE_STEP = 0.1  # coarse cell size; locates posteriors down to sigma ~0.01 (see MASS_NATS)
@@ -82,7 +82,7 @@ def plane(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
 def decode_points(model: VAE, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits [G, 784], offset [G]) of the points z [G, 2] (float64 coordinates), decoded in batches."""
     logits = torch.cat([model.decode_logits(b.to(torch.float32)) for b in z.split(DECODE_BATCH)])
-    offset = log_prior(z) - F.softplus(logits).sum(dim=-1, dtype=torch.float64)
+    offset = log_prior(z) - softplus(logits).sum(dim=-1, dtype=torch.float64)
     return logits, offset
 
 

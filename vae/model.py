@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 LATENT_DIM = 2
@@ -88,9 +87,18 @@ def forward_kl(mu: torch.Tensor, logvar: torch.Tensor, mean: torch.Tensor, var: 
     return 0.5 * (logvar + (var + (mean - mu).pow(2)) / logvar.exp()).sum(dim=-1)
 
 
+def softplus(logits: torch.Tensor) -> torch.Tensor:
+    """log(1 + exp(l)) = -log(1 - sigmoid(l)), as max(l, 0) + log(1 + exp(-|l|)), which cannot overflow.
+    Written out rather than F.softplus or log1p because this CPU's log1p is slow: the form here is ~2.5x
+    faster eager and ~5x under torch.compile (bench/train_speed.py's step spent ~1 ms of ~22 in log1p).
+    Where exp(-|l|) < 6e-8 the sum 1 + exp(-|l|) rounds to 1, an error below 6e-8 nats a pixel."""
+    return logits.clamp(min=0) + torch.log(1 + torch.exp(-logits.abs()))
+
+
 def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """log p(x|z) summed over pixels; x [..., 784] in [0, 1], logits broadcastable. [...]"""
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(dim=-1)
+    """log p(x|z) = sum_i x_i log p_i + (1 - x_i) log(1 - p_i) with p_i = sigmoid(l_i), which is
+    sum_i x_i l_i - softplus(l_i); x [..., 784] in [0, 1], logits broadcastable. [...]"""
+    return (x * logits - softplus(logits)).sum(dim=-1)
 
 
 def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
