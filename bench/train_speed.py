@@ -9,10 +9,11 @@ The textbook loop (pytorch/examples' VAE) reads torchvision's MNIST through
 transforms.ToTensor() and a shuffling DataLoader and steps a float32 model with
 plain Adam. Both train the same model with the same loss for the same number of
 batches (ours without vae.train's extra encoder steps, so both do the same work per
-batch). The textbook loop runs at pytorch/examples' batch 128 and at our batch size,
-and ours once more in float32 without compile, so the gains can be told apart. All
-loops alternate for a few rounds so that other work on the machine slows them alike.
-Prints the median images/s of each and the ratios (goal: >= 3x).
+batch). The goal (ours >= 3x the textbook loop) is measured against the textbook loop
+as pytorch/examples runs it, at batch 128. To tell the gains apart, it also runs at our
+batch size, and ours once more in float32 without compile. All loops alternate for a
+few rounds so that other work on the machine slows them alike. Prints the median
+images/s of each and the ratios.
 """
 import argparse
 import statistics
@@ -130,7 +131,8 @@ def main() -> None:
     for name in names:
         print(f"{name:48s} {med[name]:8.0f} images/s (median)")
     print(f"ratio ours / textbook as pytorch/examples runs it (batch 128): {med[names[3]] / med[names[0]]:.2f}x (goal >= 3x)")
-    print(f"ratio ours / textbook at the same batch size {batch}: {med[names[3]] / med[names[1]]:.2f}x (goal >= 3x)")
+    print(f"ratio ours / textbook at the same batch size {batch}: {med[names[3]] / med[names[1]]:.2f}x "
+          f"(the gain without the larger batch)")
     print(f"of which: in-memory batches {med[names[2]] / med[names[1]]:.2f}x, "
           f"then {'bfloat16, ' if recipe.precision == 'bf16' else ''}compile and clipping {med[names[3]] / med[names[2]]:.2f}x")
     ours_data, textbook_data = statistics.median(ours_batch) * 1e3, statistics.median(textbook_batch) * 1e3
