@@ -26,6 +26,7 @@ def test_evaluate_writes_metrics_and_latents(tmp_path, capsys):
     assert metrics["approximation_gap"] + metrics["amortization_gap"] == pytest.approx(metrics["split_gap"])
     assert metrics["approximation_gap"] >= 0
     assert metrics["train_command"].startswith("python -m vae.train")
+    assert metrics["refit_command"].startswith("python -m vae.fit_encoder")  # the committed encoder is refitted
 
     saved = torch.load(latents_path, weights_only=True)
     assert saved["mu"].shape == (40, 2) and saved["labels"].tolist() == load_mnist("test")[1][:40].tolist()

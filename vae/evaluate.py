@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     result = evaluate(model, images, L=args.L, K=args.K, batch_size=args.batch_size, split_digits=args.split_digits)
     metrics = {**result["metrics"], "seconds": round(time.time() - t0, 1), "checkpoint": Path(args.checkpoint).name,
-               "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs")}
+               "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs"),
+               "refit_command": ckpt["meta"].get("fit_encoder", {}).get("command")}  # None if the encoder was not refitted
     per = result["per_digit"]
 
     print(f"test digits            {metrics['digits']}")
