@@ -97,7 +97,12 @@ def softplus(logits: torch.Tensor) -> torch.Tensor:
 
 def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """log p(x|z) = sum_i x_i log p_i + (1 - x_i) log(1 - p_i) with p_i = sigmoid(l_i), which is
-    sum_i x_i l_i - softplus(l_i); x [..., 784] in [0, 1], logits broadcastable. [...]"""
+    sum_i x_i l_i - softplus(l_i); x [..., 784] in [0, 1], logits broadcastable. [...]
+
+    Computed in float32 at least: under bfloat16 autocast the decoder's logits are bfloat16, and
+    softplus in bfloat16 (3 significant digits) put the sum over 784 pixels ~1 nat off, and the
+    gradient that training follows with it."""
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
     return (x * logits - softplus(logits)).sum(dim=-1)
 
 

@@ -96,7 +96,7 @@ def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: to
 class NegativeELBO(torch.nn.Module):
     """The training loss as a module, so DDP sees encoder and decoder run inside one forward(),
     and torch.compile compiles both with the loss. With `bf16`, autocast runs the matrix products
-    in bfloat16; the loss is summed in float32 (autocast's rule for binary cross-entropy)."""
+    in bfloat16; log_bernoulli sums the loss in float32."""
 
     def __init__(self, vae: VAE, bf16: bool = False):
         super().__init__()
