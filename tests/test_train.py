@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from vae import fit_encoder, train
 from vae.data import load_mnist, mnist_available
 from vae.likelihood import posterior_moments
-from vae.model import (DEFAULT_CHECKPOINT, VAE, elbo, forward_kl, iwae_bound, load_checkpoint, load_model,
-                       reparameterize, save_checkpoint)
+from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, dequantize, elbo, forward_kl, iwae_bound, load_checkpoint,
+                       load_model, quantize, reparameterize, save_checkpoint)
 
 REPO = Path(__file__).resolve().parent.parent
 N_TRAIN, BATCH = 640, 64
@@ -321,16 +321,40 @@ def test_checkpoint_round_trip(tmp_path):
             assert torch.equal(a, b)
 
 
-def test_half_precision_checkpoint_loads_as_float32(tmp_path):
+def test_compact_checkpoint_loads_as_float32_close_to_the_model(tmp_path):
     torch.manual_seed(0)
     model = VAE(hidden=32, depth=1).eval()
-    save_checkpoint(tmp_path / "half.pt", model, {}, half=True)
-    loaded = load_model(tmp_path / "half.pt")
+    save_checkpoint(tmp_path / "full.pt", model, {})
+    save_checkpoint(tmp_path / "compact.pt", model, {}, compact=True)
+    assert (tmp_path / "compact.pt").stat().st_size < 0.5 * (tmp_path / "full.pt").stat().st_size
+    loaded = load_model(tmp_path / "compact.pt")
     for k, v in loaded.state_dict().items():
-        assert v.dtype == torch.float32 and torch.equal(v, model.state_dict()[k].half().float()), k
+        w = model.state_dict()[k]
+        assert v.dtype == torch.float32, k
+        if w.dim() == 2 and w.shape[1] % QUANT_GROUP == 0:  # int8: within half a step of its group's scale
+            step = w.abs().reshape(w.shape[0], -1, QUANT_GROUP).amax(dim=-1, keepdim=True) / 127
+            assert ((v - w).abs().reshape(step.shape[0], -1, QUANT_GROUP) <= 0.51 * step + 1e-7).all(), k
+        else:  # biases and the 2-input layer: float16
+            assert torch.equal(v, w.half().float()), k
     z = torch.randn(50, 2)
     with torch.no_grad():
         assert (loaded.decode(z) - model.decode(z)).abs().max() < 1e-2
+
+
+def test_quantize_keeps_zeros_and_the_largest_weight_of_each_group():
+    w = torch.randn(3, 2 * QUANT_GROUP)
+    w[1, :QUANT_GROUP] = 0
+    q, scale = quantize(w)
+    assert q.dtype == torch.int8 and scale.dtype == torch.float16 and scale.shape == (3, 2)
+    back = dequantize(q, scale)
+    assert torch.equal(back[1, :QUANT_GROUP], torch.zeros(QUANT_GROUP))
+    largest = w.abs().reshape(3, 2, QUANT_GROUP).argmax(dim=-1)
+    for r in range(3):
+        for g in range(2):
+            if r == 1 and g == 0:
+                continue
+            i = g * QUANT_GROUP + largest[r, g]
+            assert back[r, i] == pytest.approx(w[r, i].item(), rel=1e-3)  # the largest sits on the grid, up to float16
 
 
 def test_missing_checkpoint(tmp_path):
@@ -401,6 +425,13 @@ def test_bare_state_dict_is_not_our_checkpoint(tmp_path):
     torch.save(VAE(hidden=32, depth=1).state_dict(), path)
     with pytest.raises(ValueError, match="not a VAE checkpoint of this project"):
         load_model(path)
+
+
+def test_committed_checkpoint_folder_stays_small():
+    """checkpoints/ is in git and in every copy of the Space: a few MB at most, which the compact format makes room for."""
+    sizes = {f.name: f.stat().st_size for f in DEFAULT_CHECKPOINT.parent.iterdir()}
+    assert sum(sizes.values()) < 5_000_000, sizes
+    assert load_checkpoint(DEFAULT_CHECKPOINT)[1]["scales"], "the committed model is stored compact (int8 weights)"
 
 
 # --- the committed model on the real MNIST --------------------------------------------------

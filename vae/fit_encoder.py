@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     meta = {**ckpt["meta"], "metrics": history[-1],
             "fit_encoder": {"command": command, "epochs": args.epochs, "beta": args.beta, "lr": args.lr,
                             "seed": args.seed, "history": history}}
-    save_checkpoint(args.out, model, meta, half=True)
+    save_checkpoint(args.out, model, meta, compact=True)
     return history[-1]
 
 

@@ -150,16 +150,43 @@ def iwae_bound(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250) -> 
     return torch.logsumexp(torch.cat(log_w, dim=0), dim=0) - math.log(K)
 
 
-def save_checkpoint(path: str | Path, model: VAE, meta: dict, half: bool = False, **extra) -> None:
+QUANT_GROUP = 16  # weights per int8 scale; groups of 64 moved the test ELBO by 0.28 nats, 16 by 0.01
+FORMATS = ("vae-explorer/1", "vae-explorer/2")  # 2 adds the int8 weights of `compact` checkpoints
+
+
+def quantize(w: torch.Tensor, group: int = QUANT_GROUP) -> tuple[torch.Tensor, torch.Tensor]:
+    """w [out, in] -> (int8 [out, in], float16 scales [out, in // group]). Each run of `group` weights
+    of a row shares a scale, so one large weight coarsens only its own group."""
+    rows, cols = w.shape
+    groups = w.reshape(rows, cols // group, group)
+    scale = (groups.abs().amax(dim=-1, keepdim=True) / 127).half().clamp(min=torch.finfo(torch.float16).tiny)
+    q = (groups / scale.float()).round().clamp(-127, 127).to(torch.int8)
+    return q.reshape(rows, cols), scale.squeeze(-1)
+
+
+def dequantize(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The float32 weights of `quantize`'s (int8, scales)."""
+    rows, cols = q.shape
+    return (q.reshape(rows, scale.shape[1], -1).float() * scale.float().unsqueeze(-1)).reshape(rows, cols)
+
+
+def save_checkpoint(path: str | Path, model: VAE, meta: dict, compact: bool = False, **extra) -> None:
     """Weights, architecture and metadata (command, epochs, seed, metrics) in one file
     that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors.
-    `half` stores the weights as float16, which halves the committed file; loading casts
-    them back to float32, and evaluation measures the model as loaded."""
+    `compact` stores the weight matrices as int8 with a float16 scale per QUANT_GROUP weights and
+    the rest as float16, a quarter of float32's bytes (the committed model: 4.0 MB, 7.1 in float16,
+    14 in float32); loading restores float32, and evaluation measures the model as loaded."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    weights = {k: v.half() if half else v for k, v in model.state_dict().items()}
-    torch.save({"format": "vae-explorer/1", "config": model.config, "model": weights, "meta": meta, **extra}, tmp)
+    weights, scales = {}, {}
+    for k, v in model.state_dict().items():
+        if compact and v.dim() == 2 and v.shape[1] % QUANT_GROUP == 0:
+            weights[k], scales[k] = quantize(v)
+        else:
+            weights[k] = v.half() if compact else v
+    torch.save({"format": FORMATS[-1], "config": model.config, "model": weights, "scales": scales, "meta": meta,
+                **extra}, tmp)
     tmp.replace(path)
 
 
@@ -172,12 +199,13 @@ def load_checkpoint(path: str | Path | None = None) -> tuple[VAE, dict]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise ValueError(f"{path} is not a readable VAE checkpoint ({type(e).__name__}: {e}).") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "vae-explorer/1":
-        raise ValueError(f"{path} is not a VAE checkpoint of this project (no 'format': 'vae-explorer/1' entry).")
+    if not isinstance(ckpt, dict) or ckpt.get("format") not in FORMATS:
+        raise ValueError(f"{path} is not a VAE checkpoint of this project (no 'format' entry among {FORMATS}).")
     try:
         model = VAE(**ckpt["config"])
-        model.load_state_dict(ckpt["model"])
-    except (KeyError, TypeError, RuntimeError) as e:
+        scales = ckpt.get("scales", {})
+        model.load_state_dict({k: dequantize(v, scales[k]) if k in scales else v for k, v in ckpt["model"].items()})
+    except (KeyError, TypeError, AttributeError, RuntimeError) as e:
         raise ValueError(f"{path} does not match the VAE architecture {ckpt.get('config')}: {e}") from None
     return model.eval(), ckpt
 

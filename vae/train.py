@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
                 "metrics": history[-1] if history else {}}
         extra = {} if finished else {"optimizer": opt.state_dict(), "rng_state": torch.get_rng_state()}
-        save_checkpoint(args.out, model, meta, half=finished, **extra)
+        save_checkpoint(args.out, model, meta, compact=finished, **extra)
 
     epoch = start_epoch
     try:
