@@ -64,7 +64,7 @@ def log_integral_1d(x_group: torch.Tensor, slope: float, bias: float) -> float:
 
 def test_log_bernoulli_of_bfloat16_logits_is_summed_in_float32():
     """Under bfloat16 autocast the decoder hands over bfloat16 logits; the likelihood of 784 pixels
-    must still be exact to float32 rounding (in bfloat16 it was ~1 nat off, and training paid)."""
+    must still be exact to float32 rounding (in bfloat16 it was ~1 nat off, --no-compile training's gradient too)."""
     torch.manual_seed(0)
     x = torch.rand(64, IMAGE_PIXELS)
     logits = (4 * torch.randn(64, IMAGE_PIXELS)).bfloat16()
