@@ -45,7 +45,9 @@ def add_noop(app) -> None:
     existing file alone, so a constant answer would skip the encode and write /decode pays for."""
     import gradio as gr
 
-    constant = app.decode(0.0, 0.0)
+    from explorer import handlers
+
+    constant = handlers.decode(0.0, 0.0)
     calls = itertools.count()
 
     def noop(z1: float, z2: float) -> np.ndarray:
@@ -132,24 +134,25 @@ def main() -> None:
     args = p.parse_args()
 
     import app
+    from explorer import handlers as h
 
     rng = np.random.default_rng(0)
     photo = Path(tempfile.mkdtemp()) / "digit.jpg"
-    photo.write_bytes(digit_photo(app.test_images[3]))
+    photo.write_bytes(digit_photo(h.test_images[3]))
 
     print(f"server side, handlers called directly ({args.repeats} calls each, torch threads as the app sets them):")
-    app.decode(0.0, 0.0), app.grid(0.0, 0.0, 6.0, 30, "linear"), app.reconstruct(str(photo))  # warm-up
+    h.decode(0.0, 0.0), h.grid(0.0, 0.0, 6.0, 30, "linear"), h.reconstruct(str(photo))  # warm-up
     for label, goal, fn, arg_sets in [
-        ("decode", 5, app.decode, [tuple(z) for z in rng.uniform(-3, 3, (args.repeats, 2))]),
-        ("grid 30x30", 50, app.grid, [(*z, 6.0, 30, "linear") for z in rng.uniform(-1, 1, (args.repeats, 2))]),
-        ("reconstruct", 30, app.reconstruct, [(str(photo),)] * args.repeats),
+        ("decode", 5, h.decode, [tuple(z) for z in rng.uniform(-3, 3, (args.repeats, 2))]),
+        ("grid 30x30", 50, h.grid, [(*z, 6.0, 30, "linear") for z in rng.uniform(-1, 1, (args.repeats, 2))]),
+        ("reconstruct", 30, h.reconstruct, [(str(photo),)] * args.repeats),
     ]:
         median, p90 = ms_stats([timed(fn, *a) for a in arg_sets])
         print(f"  {label:12s} median {median:7.2f} ms   p90 {p90:7.2f} ms   (goal < {goal} ms)")
 
     add_noop(app)
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     base = f"http://127.0.0.1:{port}"
     times: dict[str, list[float]] = {"decode": [], "noop": []}
     session = uuid.uuid4().hex  # one page

@@ -41,7 +41,7 @@ import sys
 sys.path[:0] = [{root!r}, {bench!r}]
 import app, app_latency
 app_latency.add_noop(app)
-app.launch(server_name="127.0.0.1", server_port={port}, quiet=True, **{launch_options})
+app.demo.launch(server_name="127.0.0.1", server_port={port}, quiet=True, **{launch_options})
 """
 
 
@@ -147,8 +147,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2, help="alternating phases per endpoint")
     p.add_argument("--max-calls", type=int, default=5000, help="per user and phase")
     p.add_argument("--session-capacity", type=int, default=None,
-                   help="launch with state_session_capacity=N (Gradio keeps a copy of every component's "
-                        "config for each of the last N sessions; an API call without a session hash is a new session)")
+                   help="launch with state_session_capacity=N, at most the app's own cap (Gradio keeps a copy of every "
+                        "component's config for each of the last N sessions; an API call without a session hash is a new session)")
     p.add_argument("--churn", action="store_true",
                    help="new people (new session hashes) in every phase instead of the same users all along")
     p.add_argument("--anonymous", action="store_true",

@@ -12,10 +12,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url():
-    """Launch app.demo (with its CSS and limits, as `python app.py` does) and yield its URL."""
+    """Serve app.demo the way another script would, `import app; app.demo.launch()`, and yield its URL."""
     import app
 
-    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield app.demo.local_url
     app.demo.close()
 

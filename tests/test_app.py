@@ -1,6 +1,5 @@
 """The app: its handlers called directly, then every public endpoint through gradio_client
 against the app served on loopback (the `client` fixture), including bad input."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,8 @@ gr = pytest.importorskip("gradio")
 from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-import app  # noqa: E402
-from vae import inputs, latent  # noqa: E402
+from explorer import handlers as h  # noqa: E402
+from vae import draw, inputs, latent  # noqa: E402
 
 ENDPOINTS = {"/decode", "/reconstruct", "/grid", "/sample", "/interpolate", "/elbo"}
 
@@ -46,42 +45,42 @@ def load(path: str) -> np.ndarray:
 
 
 def test_decode_is_the_models_digit_enlarged():
-    out = app.decode(0.5, -1.0)
-    assert out.shape == (28 * app.DIGIT_SCALE, 28 * app.DIGIT_SCALE) and out.dtype == np.uint8
-    expected = latent.decode_images(app.display_model, [[0.5, -1.0]])[0]
-    np.testing.assert_array_equal(out, latent.enlarge(expected, app.DIGIT_SCALE))
-    assert not np.array_equal(out, app.decode(-2.0, 2.0))
+    out = h.decode(0.5, -1.0)
+    assert out.shape == (28 * h.DIGIT_SCALE, 28 * h.DIGIT_SCALE) and out.dtype == np.uint8
+    expected = latent.decode_images(h.display_model, [[0.5, -1.0]])[0]
+    np.testing.assert_array_equal(out, draw.enlarge(expected, h.DIGIT_SCALE))
+    assert not np.array_equal(out, h.decode(-2.0, 2.0))
 
 
 def test_decode_clamps_far_z_and_rejects_non_numbers():
-    np.testing.assert_array_equal(app.decode(1e6, 0.0), app.decode(inputs.Z_LIMIT, 0.0))
+    np.testing.assert_array_equal(h.decode(1e6, 0.0), h.decode(inputs.Z_LIMIT, 0.0))
     with pytest.raises(gr.Error, match="z1 must be a number"):
-        app.decode("abc", 0.0)
+        h.decode("abc", 0.0)
     with pytest.raises(gr.Error, match="z2 must be a finite number"):
-        app.decode(0.0, float("nan"))
+        h.decode(0.0, float("nan"))
 
 
 def test_clicking_the_map_moves_the_sliders_there():
     z = np.array([1.25, -2.5])
-    x, y = app.MAP.z_to_px(z)
-    z1, z2, digit, image = app.explorer_click(select(x, y))
+    x, y = h.MAP.z_to_px(z)
+    z1, z2, digit, image = h.explorer_click(select(x, y))
     assert (z1, z2) == pytest.approx((1.25, -2.5), abs=0.02)
-    np.testing.assert_array_equal(digit, app.decode(z1, z2))
-    assert image.size == app.BASE_MAP.size and np.any(np.asarray(image) != np.asarray(app.BASE_MAP))
+    np.testing.assert_array_equal(digit, h.decode(z1, z2))
+    assert image.size == h.BASE_MAP.size and np.any(np.asarray(image) != np.asarray(h.BASE_MAP))
 
 
 def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
-    prepared, recon, post = app.reconstruct(one_png)
+    prepared, recon, post = h.reconstruct(one_png)
     assert prepared.shape == recon.shape == (112, 112)
     # the prepared input is MNIST-like: white ink on black, centred
-    small = prepared[:: app.DIGIT_SCALE, :: app.DIGIT_SCALE].astype(float)
+    small = prepared[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE].astype(float)
     assert small.max() == 255 and small[0].max() == 0
     ys, xs = np.nonzero(small > 128)
     assert abs(xs.mean() - 14) < 2 and abs(ys.mean() - 14) < 2
     assert set(post) == {"mu", "sigma"} and len(post["mu"]) == len(post["sigma"]) == 2
     assert all(s > 0 for s in post["sigma"])
     x = torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
-    mu, _ = latent.posterior(app.model, x)
+    mu, _ = latent.posterior(h.model, x)
     np.testing.assert_allclose(post["mu"], mu, atol=0.05)
 
 
@@ -91,75 +90,75 @@ def test_transparent_upload_keeps_its_strokes(tmp_path):
     ImageDraw.Draw(image).ellipse([90, 60, 210, 240], outline=(10, 10, 10, 255), width=22)  # a '0'
     path = tmp_path / "zero.png"
     image.save(path)
-    prepared, _, _ = app.reconstruct(str(path))
-    small = prepared[:: app.DIGIT_SCALE, :: app.DIGIT_SCALE]
+    prepared, _, _ = h.reconstruct(str(path))
+    small = prepared[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE]
     assert small[14, 14] < 64  # the hole of the 0 is background
     assert small[14].max() == 255 and small[0].max() == 0  # ink on the ring, black margin
 
 
 def test_reconstruct_errors_are_user_messages(not_an_image):
     with pytest.raises(gr.Error, match="not an image"):
-        app.reconstruct(not_an_image)
+        h.reconstruct(not_an_image)
     with pytest.raises(gr.Error, match="Upload"):
-        app.reconstruct(None)
+        h.reconstruct(None)
 
 
 def test_sketch_reconstructs_strokes_and_ignores_an_empty_canvas():
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the sketchpad sends it
-    assert app.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})[:3] == (None, None, None)
+    assert h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})[:3] == (None, None, None)
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
-    prepared, recon, post, image, pixels, post_again = app.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})
+    prepared, recon, post, image, pixels, post_again = h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})
     assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == post_again
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
-    assert image.size == app.BASE_MAP.size
+    assert image.size == h.BASE_MAP.size
 
 
 def test_grid_image_and_recentre_by_click():
-    image = app.grid(0.0, 0.0, 4.0, 5, "cdf")
-    layout = latent.grid_layout(5)
-    assert image.width == layout.left + 5 * layout.cell + 4 * layout.gap + latent.GRID_MARGINS["right"]
+    image = h.grid(0.0, 0.0, 4.0, 5, "cdf")
+    layout = draw.grid_layout(5)
+    assert image.width == layout.left + 5 * layout.cell + 4 * layout.gap + draw.GRID_MARGINS["right"]
     pitch = layout.cell + layout.gap
-    z1, z2, span, grid, window = app.grid_click(0.0, 0.0, 4.0, 5, "linear", select(layout.left + 4 * pitch + 3, layout.top + 3))
+    z1, z2, span, grid, window = h.grid_click(0.0, 0.0, 4.0, 5, "linear", select(layout.left + 4 * pitch + 3, layout.top + 3))
     assert (z1, z2, span) == (2.0, 2.0, 4.0)  # the top-right cell of a 4-wide grid around 0
-    z1, z2, span, *_ = app.grid_move(0, 0, 1 / 1.5)(1.0, 1.0, 3.0, 5, "linear")
+    z1, z2, span, *_ = h.grid_move(0, 0, 1 / 1.5)(1.0, 1.0, 3.0, 5, "linear")
     assert (z1, z2, span) == (1.0, 1.0, 2.0)
-    z1, z2, span, *_ = app.grid_move(1, 0, 1)(1.0, 1.0, 2.0, 5, "linear")
+    z1, z2, span, *_ = h.grid_move(1, 0, 1)(1.0, 1.0, 2.0, 5, "linear")
     assert (z1, z2) == (1.5, 1.0)
 
 
 def test_grid_rejects_bad_arguments():
     with pytest.raises(gr.Error, match="spacing"):
-        app.grid(0.0, 0.0, 4.0, 5, "log")
+        h.grid(0.0, 0.0, 4.0, 5, "log")
     with pytest.raises(gr.Error, match="whole number"):
-        app.grid(0.0, 0.0, 4.0, 2.5, "linear")
-    np.testing.assert_array_equal(np.asarray(app.grid(0.0, 0.0, 4.0, 10_000, "linear")), np.asarray(app.grid(0.0, 0.0, 4.0, 30, "linear")))
+        h.grid(0.0, 0.0, 4.0, 2.5, "linear")
+    np.testing.assert_array_equal(np.asarray(h.grid(0.0, 0.0, 4.0, 10_000, "linear")), np.asarray(h.grid(0.0, 0.0, 4.0, 30, "linear")))
 
 
 def test_sample_and_interpolate_shapes():
-    sheet = app.sample(10, 3)
+    sheet = h.sample(10, 3)
     assert sheet.shape == (3 * 56 + 2 * 2, 4 * 56 + 3 * 2)  # 4 x 3 cells of 56 px
-    np.testing.assert_array_equal(sheet, app.sample(10, 3))
-    strip = app.interpolate(-1.0, -1.0, 1.0, 1.0, 6)
+    np.testing.assert_array_equal(sheet, h.sample(10, 3))
+    strip = h.interpolate(-1.0, -1.0, 1.0, 1.0, 6)
     assert strip.shape == (84, 6 * 84 + 5 * 2)
-    ends = latent.decode_images(app.display_model, [[-1.0, -1.0], [1.0, 1.0]])
-    np.testing.assert_array_equal(strip[:84, :84], latent.enlarge(ends[0], 3))
-    np.testing.assert_array_equal(strip[:84, -84:], latent.enlarge(ends[1], 3))
+    ends = latent.decode_images(h.display_model, [[-1.0, -1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(strip[:84, :84], draw.enlarge(ends[0], 3))
+    np.testing.assert_array_equal(strip[:84, -84:], draw.enlarge(ends[1], 3))
 
 
 def test_interpolation_endpoints_from_test_digits_and_clicks():
-    a1, a2, b1, b2, strip, path = app.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, 4, "A")
-    assert (a1, a2) == app.test_digit_mu(5) and (b1, b2) == (1.0, 1.0)
+    a1, a2, b1, b2, strip, path = h.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, 4, "A")
+    assert (a1, a2) == h.test_digit_mu(5) and (b1, b2) == (1.0, 1.0)
     assert strip.shape == (84, 4 * 84 + 3 * 2)
-    x, y = app.MAP.z_to_px(np.array([-2.0, 3.0]))
-    a1, a2, b1, b2, *_ = app.interpolation_click("B", 0.5, 0.5, 1.0, 1.0, 4, select(x, y))
+    x, y = h.MAP.z_to_px(np.array([-2.0, 3.0]))
+    a1, a2, b1, b2, *_ = h.interpolation_click("B", 0.5, 0.5, 1.0, 1.0, 4, select(x, y))
     assert (a1, a2) == (0.5, 0.5) and (b1, b2) == pytest.approx((-2.0, 3.0), abs=0.02)
     with pytest.raises(gr.Error, match="Reconstruct tab"):
-        app.endpoint_from_mine(None, 0, 0, 1, 1, 4, "A")
+        h.endpoint_from_my_digit(None, 0, 0, 1, 1, 4, "A")
 
 
 def test_elbo_view_for_a_test_digit():
-    pixels, numbers, terms, image, samples, shown = app.elbo_pick(3, 5, 100, 0)
-    np.testing.assert_array_equal(pixels, app.test_images[3])
+    pixels, numbers, terms, image, samples, shown = h.elbo_pick(3, 5, 100, 0)
+    np.testing.assert_array_equal(pixels, h.test_images[3])
     assert terms["elbo"] == pytest.approx(terms["reconstruction"] - terms["kl"])
     assert terms["elbo"] <= terms["log_px"] + 1e-6
     assert f"{terms['log_px']:.2f}" in numbers and "D_{KL}" in numbers
@@ -168,10 +167,10 @@ def test_elbo_view_for_a_test_digit():
 
 
 def test_elbo_tab_shows_digit_0_first_and_keeps_a_choice():
-    first = app.elbo_tab_opened(None)
-    np.testing.assert_array_equal(first[0], app.test_images[0])
+    first = h.elbo_tab_opened(None)
+    np.testing.assert_array_equal(first[0], h.test_images[0])
     assert first[2]["L"] == 10 and first[2]["K"] == 1000
-    assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in app.elbo_tab_opened(app.test_images[4]))
+    assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in h.elbo_tab_opened(h.test_images[4]))
 
 
 # ---------------------------------------------------------------- through the server
@@ -183,26 +182,26 @@ def test_the_api_lists_exactly_the_documented_endpoints(client):
 
 def test_api_decode(client):
     out = load(client.predict(0.5, -1.0, api_name="/decode"))
-    np.testing.assert_array_equal(out if out.ndim == 2 else out[..., 0], app.decode(0.5, -1.0))
+    np.testing.assert_array_equal(out if out.ndim == 2 else out[..., 0], h.decode(0.5, -1.0))
 
 
 def test_api_grid(client):
     out = load(client.predict(0.0, 0.0, 6.0, 30, "cdf", api_name="/grid"))
-    layout = latent.grid_layout(30)
-    assert out.shape[1] == layout.left + 30 * 28 + 29 + latent.GRID_MARGINS["right"]
-    np.testing.assert_array_equal(out, np.asarray(app.grid(0.0, 0.0, 6.0, 30, "cdf")))
+    layout = draw.grid_layout(30)
+    assert out.shape[1] == layout.left + 30 * 28 + 29 + draw.GRID_MARGINS["right"]
+    np.testing.assert_array_equal(out, np.asarray(h.grid(0.0, 0.0, 6.0, 30, "cdf")))
 
 
 def test_api_sample_and_interpolate(client):
     sheet = load(client.predict(16, 5, api_name="/sample"))
-    np.testing.assert_array_equal(sheet, app.sample(16, 5))
+    np.testing.assert_array_equal(sheet, h.sample(16, 5))
     strip = load(client.predict(-1.0, 0.5, 2.0, -0.5, 8, api_name="/interpolate"))
-    np.testing.assert_array_equal(strip, app.interpolate(-1.0, 0.5, 2.0, -0.5, 8))
+    np.testing.assert_array_equal(strip, h.interpolate(-1.0, 0.5, 2.0, -0.5, 8))
 
 
 def test_api_reconstruct(client, one_png):
     prepared, recon, post = client.predict(handle_file(one_png), api_name="/reconstruct")
-    expected = app.reconstruct(one_png)
+    expected = h.reconstruct(one_png)
     np.testing.assert_array_equal(load(prepared), expected[0])
     np.testing.assert_array_equal(load(recon), expected[1])
     assert post == expected[2]
@@ -232,51 +231,10 @@ def test_api_errors_carry_the_message(client, not_an_image):
     assert load(client.predict(0.0, 0.0, api_name="/decode")).shape[:2] == (112, 112)
 
 
-def test_identical_outputs_saved_at_once_are_never_served_half_written(tmp_path):
-    """Many requests answered with the same image at the same moment: every read of the
-    cached file, while they write, sees the whole image (Gradio's own save rewrote it in place)."""
-    import threading
-
-    from gradio import processing_utils
-
-    assert processing_utils.save_pil_to_cache is app.save_pil_to_cache_atomically
-    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8))
-    expected = processing_utils.encode_pil_to_bytes(image, "png")
-    path = app.save_pil_to_cache_atomically(image, str(tmp_path), format="png")
-    Path(path).unlink()
-
-    partial_reads, stop = [], threading.Event()
-
-    def read_while_written():
-        while not stop.is_set():
-            try:
-                data = Path(path).read_bytes()
-            except FileNotFoundError:
-                continue
-            if data != expected:
-                partial_reads.append(len(data))
-
-    def write_again():
-        for _ in range(10):
-            assert app.save_pil_to_cache_atomically(image, str(tmp_path), format="png") == path
-
-    reader = threading.Thread(target=read_while_written)
-    reader.start()
-    writers = [threading.Thread(target=write_again) for _ in range(4)]
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join()
-    stop.set()
-    reader.join()
-    assert partial_reads == []
-    assert [p.name for p in Path(path).parent.iterdir()] == ["image.png"], "no staging files left behind"
-
-
 def test_readme_api_example_runs_as_written(app_url, one_png, tmp_path, monkeypatch, capsys):
     """The README's gradio_client example, run against the app as printed there (only the URL
     is this test's server, and digit.png a drawn '1'), so the front door's code stays true."""
-    readme = (Path(app.ROOT) / "README.md").read_text()
+    readme = (h.ROOT / "README.md").read_text()
     section = readme[readme.index("## The API"):]
     code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
     assert 'Client("http://127.0.0.1:7860/")' in code

@@ -9,6 +9,8 @@ gradio_client never sends those.
 """
 import io
 import json
+import threading
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,9 +24,11 @@ pytest.importorskip("gradio")
 from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-import app  # noqa: E402
-from test_preprocess import REFERENCE, bomb_png, close, encode, seven  # noqa: E402
-from vae import inputs, latent, preprocess  # noqa: E402
+from explorer import gradio_adjustments, handlers as h  # noqa: E402
+from pictures import bomb_png, close, encode, seven  # noqa: E402
+from vae import draw, inputs, preprocess  # noqa: E402
+
+REFERENCE = preprocess.prepare_image(seven())
 
 NOT_AN_IMAGE = "not an image we can read"
 DAMAGED = "damaged or incomplete"
@@ -42,12 +46,12 @@ def load(path: str | io.BytesIO) -> np.ndarray:
 
 def assert_still_serving(client) -> None:
     """The server answers a normal request with the right digit."""
-    np.testing.assert_array_equal(load(client.predict(0.5, -1.0, api_name="/decode")), app.decode(0.5, -1.0))
+    np.testing.assert_array_equal(load(client.predict(0.5, -1.0, api_name="/decode")), h.decode(0.5, -1.0))
 
 
 def prepared_input(output_path: str) -> torch.Tensor:
     """The 28x28 model input an /reconstruct call shows (4x enlarged on the wire), as [1, 1, 28, 28] in [0, 1]."""
-    small = load(output_path)[:: app.DIGIT_SCALE, :: app.DIGIT_SCALE]
+    small = load(output_path)[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE]
     return torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
 
 
@@ -141,17 +145,17 @@ def test_elbo_non_numbers_get_a_message(client, tmp_path, L, K, seed, message):
 
 
 @pytest.mark.parametrize("api_name, args, clamped", [
-    ("/decode", (1e300, -(10**400)), lambda: app.decode(inputs.Z_LIMIT, -inputs.Z_LIMIT)),
-    ("/decode", ("-1e6", " 7 "), lambda: app.decode(-inputs.Z_LIMIT, inputs.Z_LIMIT)),
-    ("/grid", (0.0, 0.0, 6.0, 10**9, "linear"), lambda: app.grid(0.0, 0.0, 6.0, inputs.GRID_N_MAX, "linear")),
-    ("/grid", (0.0, 0.0, 6.0, -5, "cdf"), lambda: app.grid(0.0, 0.0, 6.0, 1, "cdf")),
-    ("/grid", (1e9, -1e9, 1e9, 4, " CDF "), lambda: app.grid(inputs.Z_LIMIT, -inputs.Z_LIMIT, inputs.SPAN_MAX, 4, "cdf")),
-    ("/grid", (0.0, 0.0, -3.0, 4, "linear"), lambda: app.grid(0.0, 0.0, inputs.SPAN_MIN, 4, "linear")),
-    ("/sample", (-5, 3), lambda: app.sample(1, 3)),
-    ("/sample", (10**9, -7), lambda: app.sample(inputs.SAMPLES_N_MAX, 0)),
-    ("/sample", (4, 10**30), lambda: app.sample(4, inputs.SEED_MAX)),
-    ("/interpolate", (-1e9, 0.0, 1e9, 0.0, 10**9), lambda: app.interpolate(-inputs.Z_LIMIT, 0.0, inputs.Z_LIMIT, 0.0, inputs.STEPS_MAX)),
-    ("/interpolate", (0.0, 0.0, 1.0, 1.0, -5), lambda: app.interpolate(0.0, 0.0, 1.0, 1.0, inputs.STEPS_MIN)),
+    ("/decode", (1e300, -(10**400)), lambda: h.decode(inputs.Z_LIMIT, -inputs.Z_LIMIT)),
+    ("/decode", ("-1e6", " 7 "), lambda: h.decode(-inputs.Z_LIMIT, inputs.Z_LIMIT)),
+    ("/grid", (0.0, 0.0, 6.0, 10**9, "linear"), lambda: h.grid(0.0, 0.0, 6.0, inputs.GRID_N_MAX, "linear")),
+    ("/grid", (0.0, 0.0, 6.0, -5, "cdf"), lambda: h.grid(0.0, 0.0, 6.0, 1, "cdf")),
+    ("/grid", (1e9, -1e9, 1e9, 4, " CDF "), lambda: h.grid(inputs.Z_LIMIT, -inputs.Z_LIMIT, inputs.SPAN_MAX, 4, "cdf")),
+    ("/grid", (0.0, 0.0, -3.0, 4, "linear"), lambda: h.grid(0.0, 0.0, inputs.SPAN_MIN, 4, "linear")),
+    ("/sample", (-5, 3), lambda: h.sample(1, 3)),
+    ("/sample", (10**9, -7), lambda: h.sample(inputs.SAMPLES_N_MAX, 0)),
+    ("/sample", (4, 10**30), lambda: h.sample(4, inputs.SEED_MAX)),
+    ("/interpolate", (-1e9, 0.0, 1e9, 0.0, 10**9), lambda: h.interpolate(-inputs.Z_LIMIT, 0.0, inputs.Z_LIMIT, 0.0, inputs.STEPS_MAX)),
+    ("/interpolate", (0.0, 0.0, 1.0, 1.0, -5), lambda: h.interpolate(0.0, 0.0, 1.0, 1.0, inputs.STEPS_MIN)),
 ], ids=["decode-far-z", "decode-numeric-strings", "grid-n-1e9", "grid-n-negative", "grid-far-centre-huge-span",
         "grid-negative-span", "sample-n-negative", "sample-n-1e9-seed-negative", "sample-seed-1e30",
         "interpolate-far-ends-steps-1e9", "interpolate-steps-negative"])
@@ -162,9 +166,9 @@ def test_huge_and_negative_values_are_clamped(client, api_name, args, clamped):
 
 
 def test_grid_of_a_billion_is_30x30_and_sample_of_minus_5_is_one_digit(client):
-    layout = latent.grid_layout(inputs.GRID_N_MAX)
+    layout = draw.grid_layout(inputs.GRID_N_MAX)
     grid = load(client.predict(0.0, 0.0, 6.0, 10**9, "linear", api_name="/grid"))
-    assert grid.shape[1] == layout.left + 30 * layout.cell + 29 * layout.gap + latent.GRID_MARGINS["right"]
+    assert grid.shape[1] == layout.left + 30 * layout.cell + 29 * layout.gap + draw.GRID_MARGINS["right"]
     assert load(client.predict(-5, 0, api_name="/sample")).shape == (56, 56)  # one cell, 2x enlarged
     assert_still_serving(client)
 
@@ -176,7 +180,7 @@ def test_grid_of_a_billion_is_30x30_and_sample_of_minus_5_is_one_digit(client):
 def test_elbo_counts_are_clamped(client, tmp_path, L, K, seed, expected):
     terms = client.predict(upload(tmp_path, "seven.png", encode(seven())), L, K, seed, api_name="/elbo")
     assert (terms["L"], terms["K"], terms["seed"]) == expected
-    same = app.elbo(str(tmp_path / "seven.png"), *expected)  # the clamped values given directly
+    same = h.elbo(str(tmp_path / "seven.png"), *expected)  # the clamped values given directly
     for key in ("reconstruction", "kl", "elbo", "iwae", "log_px"):
         assert terms[key] == pytest.approx(same[key]), key
     np.testing.assert_allclose(terms["z_samples"], same["z_samples"])
@@ -230,19 +234,6 @@ def test_no_file_gets_a_message(client):
 
 
 # ---------------------------------------------------------------- the upload size limit
-
-
-def test_upload_limits_agree():
-    assert app.demo.max_file_size == preprocess.MAX_UPLOAD_BYTES
-
-
-def test_a_file_over_the_limit_is_refused_by_the_upload_route(http, client):
-    """Gradio stops reading at max_file_size and answers 413 with a one-line message."""
-    too_big = bytes(preprocess.MAX_UPLOAD_BYTES + 1)
-    r = http.post("/gradio_api/upload", files=[("files", ("big.png", too_big, "image/png"))])
-    assert r.status_code == 413
-    assert r.text == f"File size exceeded maximum allowed size of {preprocess.MAX_UPLOAD_BYTES} bytes."
-    assert_still_serving(client)
 
 
 def test_gradio_client_refuses_a_file_over_the_limit_before_sending(client, tmp_path):
@@ -304,13 +295,13 @@ def forged(path: str) -> dict:
     return {"path": path, "meta": {"_type": "gradio.FileData"}}
 
 
-SERVER_FILES = {"passwd": "/etc/passwd", "app.py": str(app.ROOT / "app.py"), "checkpoint": str(app.CHECKPOINT)}
+SERVER_FILES = {"passwd": "/etc/passwd", "app.py": str(h.ROOT / "app.py"), "checkpoint": str(h.CHECKPOINT)}
 
 
 @pytest.mark.parametrize("api_name", ["reconstruct", "elbo"])
 @pytest.mark.parametrize("payload", [
     forged("/etc/passwd"),
-    forged(str(app.CHECKPOINT)),
+    forged(str(h.CHECKPOINT)),
     forged("../../../../../../etc/passwd"),
     forged("app.py"),
     forged("file:///etc/passwd"),
@@ -323,7 +314,7 @@ def test_a_file_payload_pointing_at_a_server_file_is_refused(http, client, api_n
     assert event == "error"
     assert PASSWD_LINE not in body and "gradio_api/file=" not in body
     # refused before the app opened it, with a reason
-    assert json.loads(body)["error"] == (app.NOT_A_FILE if isinstance(payload, str) else app.FOREIGN_FILE)
+    assert json.loads(body)["error"] == (gradio_adjustments.NOT_A_FILE if isinstance(payload, str) else gradio_adjustments.FOREIGN_FILE)
     assert_still_serving(client)
 
 
@@ -334,7 +325,7 @@ def test_a_digit_outside_gradios_temp_area_is_refused_by_path(http, client, tmp_
     digit.write_bytes(encode(seven()))
     data = [forged(str(digit))] + ([10, 100, 0] if api_name == "elbo" else [])
     event, body = raw_call(http, api_name, data)
-    assert event == "error" and json.loads(body)["error"] == app.FOREIGN_FILE
+    assert event == "error" and json.loads(body)["error"] == gradio_adjustments.FOREIGN_FILE
     assert client.predict(handle_file(str(digit)), api_name="/reconstruct")[2]["mu"]  # uploaded, the same file works
     assert_still_serving(client)
 
@@ -360,30 +351,49 @@ def test_files_the_app_produced_are_served(http):
     assert event == "complete"
     r = http.get(json.loads(body)[0]["url"])
     assert r.status_code == 200
-    np.testing.assert_array_equal(load(io.BytesIO(r.content)), app.decode(0.5, -1.0))
+    np.testing.assert_array_equal(load(io.BytesIO(r.content)), h.decode(0.5, -1.0))
 
 
 # ---------------------------------------------------------------- a flood of requests
 
 
+@contextmanager
+def held_at_a_gate(api_name: str):
+    """While inside, every call of an endpoint waits at a gate before it computes, so a test
+    decides when work finishes instead of the machine's speed. Yields the gate to open."""
+    import app
+
+    block_fn = next(fn for fn in app.demo.fns.values() if fn.api_name == api_name)
+    original, gate = block_fn.fn, threading.Event()
+
+    def wait_then_compute(*args):
+        gate.wait(timeout=120)
+        return original(*args)
+
+    block_fn.fn = wait_then_compute
+    try:
+        yield gate
+    finally:
+        block_fn.fn = original
+        gate.set()
+
+
 def test_a_flood_gets_queue_full_and_nothing_hangs(http, client):
-    """More 30x30 grids at once than the queue holds: the excess is told the queue is full."""
-    assert app.demo._queue.max_size == app.QUEUE_SIZE
-    flood = app.QUEUE_SIZE + 32  # pushing takes ~0.5 s, in which the two workers finish a few grids
-
-    def push(_):
-        return http.post("/gradio_api/call/grid", json={"data": [0.0, 0.0, 6.0, 30, "linear"]})
-
-    def finish(event_id):
-        return http.get(f"/gradio_api/call/grid/{event_id}", timeout=120).text
-
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(push, range(flood)))
-        busy = [r for r in answers if r.status_code == 503]
+    """More calls than the queue holds while the workers are busy: the excess is told at once that
+    the queue is full, and every accepted call completes once the workers are free."""
+    limits = gradio_adjustments
+    flood = limits.QUEUE_SIZE + limits.CONCURRENCY + 20
+    with held_at_a_gate("grid") as gate:
+        answers = [http.post("/gradio_api/call/grid", json={"data": [0.0, 0.0, 6.0, 10, "linear"]}) for _ in range(flood)]
+        codes = [r.status_code for r in answers]
         accepted = [r.json()["event_id"] for r in answers if r.status_code == 200]
-        assert len(busy) + len(accepted) == flood, {r.status_code for r in answers}
-        assert busy, "the queue never filled"
-        assert all(r.json()["detail"].startswith(f"Queue is full. Max size is {app.QUEUE_SIZE}") for r in busy)
-        streams = list(pool.map(finish, accepted))  # every accepted call completes: none hang
+        # The two workers take a call each off the queue while the rest are pushed, so the
+        # queue holds QUEUE_SIZE and the workers up to CONCURRENCY more.
+        assert limits.QUEUE_SIZE <= len(accepted) <= limits.QUEUE_SIZE + limits.CONCURRENCY, codes
+        assert codes == [200] * len(accepted) + [503] * (flood - len(accepted))
+        assert all(r.json()["detail"].startswith(f"Queue is full. Max size is {limits.QUEUE_SIZE}") for r in answers[len(accepted):])
+        gate.set()
+        with ThreadPoolExecutor(8) as pool:
+            streams = list(pool.map(lambda event_id: http.get(f"/gradio_api/call/grid/{event_id}", timeout=120).text, accepted))
     assert all(s.startswith("event: complete") for s in streams), [s[:80] for s in streams if not s.startswith("event: complete")]
     assert_still_serving(client)

@@ -3,22 +3,26 @@ served on loopback (the `app_url` fixture of conftest.py).
 
 A user drags a slider and the decoded digit changes, uploads a photo of a digit and
 gets its reconstruction, clicks the manifold grid and it recentres, and moves L and
-K in the ELBO anatomy tab and the numbers change. Also writes the README's
-screenshot, docs/screenshot.png: every tab with real output, tiled into one picture. Skips when /usr/bin/chromium is absent (CI installs it).
+K in the ELBO anatomy tab and the numbers change. The command that regenerates the
+README's screenshot photographs every tab with output (into a temporary folder here).
+Skips when /usr/bin/chromium is absent (CI installs it).
 """
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench.app_latency import digit_photo
+from explorer import handlers as h
+from pictures import photo_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30_000  # ms; generous, the machine is shared
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium; .ci/run does)")
@@ -99,10 +103,8 @@ def test_dragging_a_slider_changes_the_decoded_digit(page):
 
 
 def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
-    import app
-
     photo = tmp_path / "digit.jpg"
-    photo.write_bytes(digit_photo(app.test_images[3]))
+    photo.write_bytes(photo_of(h.test_images[3]))
     open_tab(page, "Reconstruct")
     open_tab(page, "Upload / paste / webcam")
     page.locator("#upload input[type=file]").set_input_files(str(photo))
@@ -111,7 +113,7 @@ def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
     reconstruction = fetch(page, wait_for_new_image(page, "reconstruction", None))
     assert prepared.mean() < 100 and prepared.max() > 200, "the encoder sees bright ink on black, as in MNIST"
     # The photo's reconstruction looks like the clean digit's.
-    clean = app.reconstruction_of(app.as_input(app.test_images[3]))[1]
+    clean = h.reconstruction_of(h.test_images[3])[1]
     assert reconstruction.shape == clean.shape
     assert np.corrcoef(reconstruction.ravel(), clean.ravel())[0, 1] > 0.8
     page.wait_for_function("() => document.querySelector('#posterior').innerText.includes('sigma')")
@@ -152,40 +154,14 @@ def test_elbo_numbers_follow_digit_L_and_K(page):
     changed(shown)
 
 
-def test_readme_screenshot_shows_every_tab_with_output(page, tmp_path):
-    import app
-
-    shots = {}
-    drag(page, "z1", 80)
-    wait_for_new_image(page, "decoded", None)
-    shots["Explorer"] = page.screenshot()
-
-    photo = tmp_path / "digit.jpg"
-    photo.write_bytes(digit_photo(app.test_images[0]))
-    open_tab(page, "Reconstruct")
-    open_tab(page, "Upload / paste / webcam")
-    page.locator("#upload input[type=file]").set_input_files(str(photo))
-    wait_for_new_image(page, "reconstruction", None)
-    shots["Reconstruct"] = page.screenshot()
-
-    for tab, elem_id in (("Manifold", "grid"), ("Sample & interpolate", "samples")):
-        open_tab(page, tab)
-        wait_for_new_image(page, elem_id, None)
-        shots[tab] = page.screenshot()
-
-    open_tab(page, "ELBO anatomy")
-    page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
-                           " return t.includes('ELBO') && !t.includes('Computing'); }")
-    wait_for_new_image(page, "elbo_map", None)
-    shots["ELBO anatomy"] = page.screenshot()
-
-    tiles = [Image.open(io.BytesIO(png)).convert("RGB") for png in shots.values()]
-    for tile in tiles:
-        assert np.asarray(tile).std() > 20, "a tab rendered blank"
-    w, h = tiles[0].size[0] // 2, tiles[0].size[1] // 2
-    sheet = Image.new("RGB", (2 * w, 3 * h), "white")
-    for i, tile in enumerate(tiles):
-        sheet.paste(tile.resize((w, h), Image.LANCZOS), ((i % 2) * w, (i // 2) * h))
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    sheet.save(SCREENSHOT, optimize=True)
-    assert Image.open(SCREENSHOT).size == (2 * w, 3 * h)
+def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
+    """`python docs/screenshot.py` (here against the test's server, into a temporary file): every tab
+    shows output, or the command fails naming the blank ones."""
+    out = tmp_path / "screenshot.png"
+    run = subprocess.run([sys.executable, str(ROOT / "docs" / "screenshot.py"), "--url", app_url, "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape == (3 * 500, 2 * 700, 3)  # five 1400x1000 tabs at half size, two to a row
+    for row, col in ((0, 0), (0, 1), (1, 0), (1, 1), (2, 0)):
+        assert sheet[row * 500:(row + 1) * 500, col * 700:(col + 1) * 700].std() > 20, (row, col)

@@ -3,8 +3,6 @@
 Every test file is generated here with Pillow, so each case says exactly what it holds.
 """
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -16,24 +14,12 @@ from vae import preprocess
 from vae.data import mnist_available
 from vae.preprocess import ImageError, open_image, prepare_image
 
+from pictures import bomb_png, close, encode, seven
+
 NOT_AN_IMAGE = "not an image we can read"
 DAMAGED = "damaged or incomplete"
 BLANK = "No digit found: the image is blank"
-
-
-def seven(size: tuple[int, int] = (300, 240), ink: int = 20, paper: int = 235) -> Image.Image:
-    """A dark '7' on light paper, off-centre, in mode L: asymmetric, so rotations show."""
-    image = Image.new("L", size, paper)
-    w, h = size
-    draw = ImageDraw.Draw(image)
-    draw.line([(0.2 * w, 0.2 * h), (0.6 * w, 0.2 * h), (0.35 * w, 0.8 * h)], fill=ink, width=max(2, w // 25))
-    return image
-
-
-def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
+REFERENCE = prepare_image(seven())
 
 
 def assert_mnist_like(x: torch.Tensor) -> None:
@@ -48,12 +34,6 @@ def assert_mnist_like(x: torch.Tensor) -> None:
     assert abs(com[0] - 14) <= 0.5 and abs(com[1] - 14) <= 0.5, f"centre of mass {com} should be at (14, 14)"
 
 
-def close(a: torch.Tensor, b: torch.Tensor, tol: float = 0.03) -> bool:
-    """Same digit up to resampling: small mean difference in ink."""
-    return (a - b).abs().mean().item() < tol
-
-
-REFERENCE = prepare_image(seven())
 
 
 # ---- prepare_image: pictures of a digit --------------------------------------------------------
@@ -289,18 +269,6 @@ def test_open_image_wants_a_file(upload):
         open_image(upload)
 
 
-def bomb_png(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG of width x height white pixels: tiny on disk, huge once decoded."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    row = bytes(1 + (width + 7) // 8)  # filter byte + packed pixels
-    squeeze = zlib.compressobj(9)
-    idat = b"".join(squeeze.compress(row * 1000) for _ in range(height // 1000)) + squeeze.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 @pytest.mark.parametrize("width, height", [
     (10_000, 5_000),   # over our MAX_PIXELS only
     (10_000, 10_000),  # over Pillow's warning threshold
@@ -312,12 +280,6 @@ def test_decompression_bomb_is_rejected_from_its_header_without_decoding(width, 
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("the bomb was decoded"))
     with pytest.raises(ImageError, match=r"too large|too many pixels"):
         open_image(data)
-
-
-def test_bomb_helper_makes_a_real_png():
-    image = Image.open(io.BytesIO(bomb_png(3000, 2000)))
-    assert image.size == (3000, 2000) and image.mode == "1"
-    image.load()
 
 
 # ---- property-based: anything in, a valid digit or an ImageError out ---------------------------

@@ -13,8 +13,6 @@ import math
 import numbers
 import sys
 
-from vae.latent import SPACINGS
-
 Z_LIMIT = 6.0  # latent coordinates are clamped to [-Z_LIMIT, Z_LIMIT]; the prior puts ~1e-9 mass beyond 6
 SPAN_MIN, SPAN_MAX = 0.1, 2 * Z_LIMIT  # width of the manifold grid, first to last column
 GRID_N_MAX = 30  # the manifold grid is n x n digits, 1 <= n <= GRID_N_MAX
@@ -23,6 +21,7 @@ STEPS_MIN, STEPS_MAX = 2, 30  # interpolation steps, both ends included
 L_MAX = 1000  # Monte Carlo samples for the ELBO's reconstruction term
 K_MAX = 5000  # importance samples for the IWAE bound
 SEED_MAX = 2**32 - 1  # what numpy and torch both accept
+SPACINGS = ("linear", "cdf")  # manifold grid spacing: even in z, or even in the prior's CDF (vae.latent.grid_axis)
 
 
 class InputError(ValueError):
@@ -83,7 +82,7 @@ def check_seed(value: object, name: str = "seed") -> int:
 
 
 def check_spacing(value: object, name: str = "spacing") -> str:
-    """One of vae.latent.SPACINGS (case and surrounding spaces ignored); anything else is rejected."""
+    """One of SPACINGS (case and surrounding spaces ignored); anything else is rejected."""
     if isinstance(value, str) and value.strip().lower() in SPACINGS:
         return value.strip().lower()
     raise InputError(f"{name} must be one of {', '.join(SPACINGS)}, not {_show(value)}.")

@@ -1,47 +1,19 @@
-"""Latent-space helpers and image rendering for the explorer app.
+"""Latent-space math for the explorer: every function takes and returns numbers.
 
-Everything here is a plain function of tensors and arrays, tested without a browser:
-decoding z to 8-bit digits, the coordinates of the manifold grid (linear in z, or
-uniform in the prior's CDF as in Kingma & Welling's AEVB figure), tiling a grid into
-one image with z ticks, prior samples, interpolation paths, and the latent map: the
-test set's posterior means as a scatter coloured by digit, with markers, q(z|x)
-ellipses, paths and a heat map drawn on top, plus the pixel <-> z mapping that turns
-a click on the map into a point in z.
-
-Images are drawn with numpy and PIL.ImageDraw only. The scatter is splatted with
-numpy (10,000 points in a few ms); overlays are drawn on a copy of a cached base so a
-request costs about a millisecond.
+Decoding latent points to 8-bit digits (and digits back to model inputs), the
+coordinates of the manifold grid (linear in z, or uniform in the prior's CDF as in
+Kingma & Welling's AEVB figure), prior samples, interpolation paths, and q(z|x) for
+one digit. Pictures of all this are drawn by vae.draw.
 """
 import copy
 import math
 import time
-from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
-from vae.likelihood import BestGaussian, CoarseGrid, best_gaussian, log_marginal_quadrature
-from vae.model import IMAGE_PIXELS, VAE, iwae_bound, kl_divergence, log_bernoulli, reparameterize
-
-# Ten colours that stay distinguishable on white (Tableau 10, as in most MNIST latent plots).
-DIGIT_COLOURS = np.array(
-    [
-        (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-        (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-    ],
-    dtype=np.uint8,
-)
-SPACINGS = ("linear", "cdf")
-INK = (20, 20, 20)
-AXIS = (90, 90, 90)
-
-
-@lru_cache(maxsize=8)
-def font(size: int = 12) -> ImageFont.FreeTypeFont:
-    """Pillow's bundled font, so no system fonts are needed."""
-    return ImageFont.load_default(size=size)
+from vae.inputs import SPACINGS
+from vae.model import VAE, std_dev
 
 
 # ---------------------------------------------------------------- decoding
@@ -50,6 +22,11 @@ def font(size: int = 12) -> ImageFont.FreeTypeFont:
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Bernoulli means [N, 1, 28, 28] in [0, 1] -> uint8 [N, 28, 28] (white ink on black, like MNIST)."""
     return images.reshape(-1, 28, 28).clamp(0, 1).mul(255).round().to(torch.uint8).numpy()
+
+
+def from_uint8(pixels: np.ndarray) -> torch.Tensor:
+    """A uint8 digit [28, 28] -> the model's input [1, 1, 28, 28] in [0, 1]; the inverse of to_uint8."""
+    return torch.tensor(pixels, dtype=torch.float32).div(255).view(1, 1, 28, 28)
 
 
 @torch.inference_mode()
@@ -62,13 +39,12 @@ def decode_images(model: VAE, z: torch.Tensor | np.ndarray) -> np.ndarray:
 
 @torch.inference_mode()
 def display_decoder(model: VAE, batch: int = 900, repeats: int = 3) -> VAE:
-    """A copy of the model for drawing pictures fast: in bfloat16 if that decodes a batch
-    faster on this CPU (about 4x where the CPU has AVX512-BF16), timed here rather than
-    guessed from CPU flags.
+    """A copy of the model for drawing pictures fast: in bfloat16 where that decodes a batch
+    clearly faster (CPUs with AVX512-BF16 or AMX), decided by timing both here, since CPU
+    flags do not say how fast a CPU's bfloat16 really is.
 
-    Decoded pixels differ from the float32 model by a few levels of 255 at most (measured:
-    mean 0.1, max 5), which nobody can see; every number the app reports (ELBO, IWAE,
-    log p(x), posteriors) uses the original model."""
+    Decoded pixels differ from the float32 model's by a few levels of 255, which nobody can
+    see; every number the app reports (ELBO, IWAE, log p(x), posteriors) uses the original model."""
     z = torch.randn(batch, model.latent_dim, generator=torch.Generator().manual_seed(0))
 
     def best_time(m: VAE) -> float:
@@ -83,28 +59,6 @@ def display_decoder(model: VAE, batch: int = 900, repeats: int = 3) -> VAE:
 
     low = copy.deepcopy(model).to(torch.bfloat16)
     return low if best_time(low) < 0.8 * best_time(model) else model
-
-
-def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour enlargement of a [H, W] or [H, W, C] array: every pixel becomes a scale x scale block."""
-    return image.repeat(scale, axis=0).repeat(scale, axis=1)
-
-
-def strip(images: np.ndarray, scale: int = 3, gap: int = 2) -> np.ndarray:
-    """A row of uint8 digits [N, 28, 28] side by side, enlarged, separated by gap-wide white lines."""
-    return tile(images[None], scale=scale, gap=gap)
-
-
-def tile(images: np.ndarray, scale: int = 1, gap: int = 1) -> np.ndarray:
-    """uint8 digits [R, C, 28, 28] -> one uint8 image of R x C enlarged cells with white gaps between them."""
-    rows, cols, h, w = images.shape
-    ch, cw = h * scale, w * scale
-    # Give every cell a white gap on its right and bottom, lay the cells out with one
-    # reshape, then trim the gap after the last row and column.
-    cells = np.full((rows, cols, ch + gap, cw + gap), 255, dtype=np.uint8)
-    cells[:, :, :ch, :cw] = images.repeat(scale, axis=2).repeat(scale, axis=3)
-    out = cells.transpose(0, 2, 1, 3).reshape(rows * (ch + gap), cols * (cw + gap))
-    return out[: out.shape[0] - gap, : out.shape[1] - gap]
 
 
 # ---------------------------------------------------------------- grid coordinates
@@ -176,353 +130,4 @@ def interpolation_points(z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.nda
 def posterior(model: VAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(mean, standard deviation) of q(z|x) for one digit x [1, 1, 28, 28], each float64 [2]."""
     mu, logvar = model.encode(x)
-    return mu[0].double().numpy(), logvar[0].mul(0.5).exp().double().numpy()
-
-
-@torch.inference_mode()
-def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coarse: CoarseGrid | None = None,
-                 log_px: float | None = None, best: BestGaussian | None = None) -> dict:
-    """Every term of the seed text's bound for one digit x [1, 1, 28, 28], in nats.
-
-    - reconstruction: E_q[log p(x|z)] estimated with L samples z = mu + sigma * eps (the
-      reparameterization trick), with its Monte-Carlo standard error;
-    - kl: D_KL(q(z|x) || p(z)) in closed form; elbo = reconstruction - kl;
-    - iwae: the K-sample importance-weighted bound, between the ELBO and log p(x);
-    - log_px: log p(x) itself, by quadrature over the 2-D latent plane, so
-      gap = log_px - elbo = D_KL(q(z|x) || p(z|x)) is known too;
-    - the gap split in two by the best diagonal Gaussian q* for this digit (`best_gaussian`):
-      approximation_gap = KL(q* || p(z|x)), amortization_gap = ELBO(q*) - elbo.
-    Samples come from a generator seeded with `seed`, so a request is reproducible. `log_px`
-    and `best` (from `best_gaussian`) may be passed in when already known (they depend on x
-    only), else they are computed.
-    """
-    mu, logvar = model.encode(x)
-    generator = torch.Generator().manual_seed(seed)
-    eps = torch.randn(L, *mu.shape, generator=generator)
-    z = reparameterize(mu, logvar, eps)  # [L, 1, 2]
-    per_sample = log_bernoulli(x.reshape(1, IMAGE_PIXELS), model.decode_logits(z))[:, 0]  # [L]
-    reconstruction = per_sample.mean().item()
-    stderr = per_sample.std().item() / math.sqrt(L) if L > 1 else float("nan")
-    kl = kl_divergence(mu, logvar)[0].item()
-    # iwae_bound draws from torch's global generator: fork it so the seed holds and nobody else's stream moves.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        iwae = iwae_bound(model, x, K=K)[0].item()
-    if log_px is None:
-        log_px = log_marginal_quadrature(model, x, coarse=coarse)[0].item()
-    if best is None:
-        best = best_gaussian(model, x, log_px, coarse=coarse)
-    elbo = reconstruction - kl
-    return {
-        "mu": mu[0].tolist(),
-        "sigma": logvar[0].mul(0.5).exp().tolist(),
-        "L": L,
-        "K": K,
-        "seed": seed,
-        "reconstruction": reconstruction,
-        "reconstruction_stderr": stderr,
-        "kl": kl,
-        "elbo": elbo,
-        "iwae": iwae,
-        "log_px": log_px,
-        "gap": log_px - elbo,
-        "best_mu": best.mu.tolist(),
-        "best_sigma": best.sigma.tolist(),
-        "approximation_gap": best.kl,
-        "amortization_gap": log_px - best.kl - elbo,
-        "z_samples": z[:, 0].tolist(),
-        "log_px_given_z": per_sample.tolist(),
-    }
-
-
-# ---------------------------------------------------------------- manifold grid image
-
-
-@dataclass(frozen=True)
-class GridLayout:
-    """Where the cells of a rendered manifold grid sit, to map a click back to a cell."""
-
-    n: int
-    cell: int  # cell side in pixels (28 * scale)
-    gap: int
-    left: int  # pixels left of the first cell (room for the z2 ticks)
-    top: int
-
-    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """(row, col) of the cell under image pixel (x, y); a click on a gap snaps to the cell before it; None outside the grid."""
-        col = math.floor((x - self.left) / (self.cell + self.gap))
-        row = math.floor((y - self.top) / (self.cell + self.gap))
-        if 0 <= row < self.n and 0 <= col < self.n:
-            return row, col
-        return None
-
-
-GRID_MARGINS = {"left": 52, "top": 36, "right": 14, "bottom": 40}  # top: room for the overlaid label
-
-
-def grid_layout(n: int) -> GridLayout:
-    """The layout render_grid uses for an n x n grid: cells about 600 pixels wide in all, ticks left and below."""
-    scale = max(1, 600 // (28 * n))
-    return GridLayout(n=n, cell=28 * scale, gap=1 if n > 10 else 2, left=GRID_MARGINS["left"], top=GRID_MARGINS["top"])
-
-
-def tick_format(values: np.ndarray) -> str:
-    """A format with enough decimals to tell neighbouring ticks apart."""
-    step = np.min(np.abs(np.diff(values))) if len(values) > 1 else 1.0
-    decimals = min(3, max(1, math.ceil(-math.log10(max(step, 1e-3))) + 1))
-    return f"{{:.{decimals}f}}"
-
-
-def render_grid(digits: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> Image.Image:
-    """uint8 digits [n*n, 28, 28] in row-major order, with the z1 of each column and z2 of
-    each row -> the grid image with tick labels (grayscale: a 30 x 30 grid is ~300 KB as PNG,
-    a third of RGB)."""
-    n = len(cols)
-    layout = grid_layout(n)
-    cells = tile(digits.reshape(n, n, 28, 28), scale=layout.cell // 28, gap=layout.gap)
-    h, w = cells.shape
-    left, top = layout.left, layout.top
-    image = Image.new("L", (left + w + GRID_MARGINS["right"], top + h + GRID_MARGINS["bottom"]), 255)
-    image.paste(Image.fromarray(cells), (left, top))
-    draw = ImageDraw.Draw(image)
-    pitch = layout.cell + layout.gap
-    every = max(1, math.ceil(n / 8))  # at most ~8 labels per axis so they never overlap
-    fmt_c, fmt_r = tick_format(cols), tick_format(rows)
-    f = font(12)
-    for i in range(0, n, every):
-        x = left + i * pitch + layout.cell / 2
-        draw.line([(x, top + h + 1), (x, top + h + 5)], fill=90)
-        draw.text((x, top + h + 7), fmt_c.format(cols[i]), fill=20, font=f, anchor="mt")
-        y = top + i * pitch + layout.cell / 2
-        draw.line([(left - 5, y), (left - 1, y)], fill=90)
-        draw.text((left - 7, y), fmt_r.format(rows[i]), fill=20, font=f, anchor="rm")
-    draw.text((left + w / 2, top + h + 24), "z1", fill=20, font=font(13), anchor="mt")
-    draw.text((4, top + h / 2), "z2", fill=20, font=font(13), anchor="lm")
-    return image
-
-
-def sample_sheet(digits: np.ndarray, scale: int = 2) -> np.ndarray:
-    """uint8 digits [N, 28, 28] tiled into a near-square sheet (ceil(sqrt N) columns, blank cells black)."""
-    n = len(digits)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    padded = np.zeros((rows * cols, 28, 28), dtype=np.uint8)
-    padded[:n] = digits
-    return tile(padded.reshape(rows, cols, 28, 28), scale=scale, gap=2)
-
-
-# ---------------------------------------------------------------- latent map
-
-
-@dataclass(frozen=True)
-class MapFrame:
-    """A square window [z1_lo, z1_hi] x [z2_lo, z2_hi] of the latent plane drawn into a
-    plot box of `plot` pixels whose top-left corner is at (left, top) in the map image."""
-
-    centre: tuple[float, float] = (0.0, 0.0)
-    half: float = 4.5  # half the side of the window, in z units
-    plot: int = 480
-    left: int = 44
-    top: int = 36  # room for the label Gradio overlays on an image's top-left corner
-    legend: int = 64  # width of the legend column right of the plot
-    bottom: int = 40
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.left + self.plot + self.legend, self.top + self.plot + self.bottom
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        return self.left, self.top, self.left + self.plot, self.top + self.plot
-
-    @property
-    def pixels_per_unit(self) -> float:
-        return self.plot / (2 * self.half)
-
-    def z_to_px(self, z: np.ndarray) -> np.ndarray:
-        """Latent points [..., 2] -> image pixel coordinates [..., 2] (x right, y down; float)."""
-        z = np.asarray(z, dtype=np.float64)
-        x = self.left + (z[..., 0] - self.centre[0] + self.half) * self.pixels_per_unit
-        y = self.top + (self.centre[1] + self.half - z[..., 1]) * self.pixels_per_unit
-        return np.stack([x, y], axis=-1)
-
-    def px_to_z(self, px: np.ndarray) -> np.ndarray:
-        """Image pixel coordinates [..., 2] -> latent points [..., 2]; the inverse of z_to_px."""
-        px = np.asarray(px, dtype=np.float64)
-        z1 = self.centre[0] - self.half + (px[..., 0] - self.left) / self.pixels_per_unit
-        z2 = self.centre[1] + self.half - (px[..., 1] - self.top) / self.pixels_per_unit
-        return np.stack([z1, z2], axis=-1)
-
-    def contains(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float64)
-        return (np.abs(z[..., 0] - self.centre[0]) <= self.half) & (np.abs(z[..., 1] - self.centre[1]) <= self.half)
-
-
-def nice_step(width: float, ticks: int = 8) -> float:
-    """A round tick step (1, 2 or 5 times a power of ten) giving about `ticks` ticks over width."""
-    raw = width / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 5, 10):
-        if m * power >= raw:
-            return m * power
-    return 10 * power
-
-
-def splat(frame: MapFrame, z: np.ndarray, labels: np.ndarray, radius: float = 1.6, alpha: float = 0.55) -> np.ndarray:
-    """The scatter of points z [N, 2] coloured by label, over white, as uint8 [plot, plot, 3].
-
-    Each point paints a small disc. Where discs overlap the colours are averaged and
-    the coverage grows as 1 - (1 - alpha)^count, so dense clusters look dense and no
-    digit class hides another by being drawn last."""
-    p = frame.z_to_px(z) - (frame.left, frame.top)
-    r = int(math.ceil(radius))
-    offsets = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1) if dx * dx + dy * dy <= radius * radius]
-    centre = np.round(p).astype(np.int64)
-    xs = (centre[:, None, 0] + np.array([o[0] for o in offsets])).ravel()
-    ys = (centre[:, None, 1] + np.array([o[1] for o in offsets])).ravel()
-    colours = np.repeat(DIGIT_COLOURS[labels.astype(np.int64)].astype(np.float64), len(offsets), axis=0)
-    keep = (xs >= 0) & (xs < frame.plot) & (ys >= 0) & (ys < frame.plot)
-    flat = ys[keep] * frame.plot + xs[keep]
-    count = np.bincount(flat, minlength=frame.plot**2).astype(np.float64)
-    total = np.stack([np.bincount(flat, weights=colours[keep, c], minlength=frame.plot**2) for c in range(3)], axis=1)
-    mean = total / np.maximum(count, 1)[:, None]
-    cover = 1 - (1 - alpha) ** count
-    out = 255 * (1 - cover[:, None]) + mean * cover[:, None]
-    return out.reshape(frame.plot, frame.plot, 3).round().astype(np.uint8)
-
-
-def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Image:
-    """The latent map: scatter of z [N, 2] coloured by label, a frame with z ticks and grid lines, and a legend."""
-    image = Image.new("RGB", frame.size, "white")
-    plot = splat(frame, z, labels)
-    # Faint grid lines at the ticks help read off coordinates.
-    step = nice_step(2 * frame.half)
-    ticks1 = np.arange(math.ceil((frame.centre[0] - frame.half) / step), math.floor((frame.centre[0] + frame.half) / step) + 1) * step
-    ticks2 = np.arange(math.ceil((frame.centre[1] - frame.half) / step), math.floor((frame.centre[1] + frame.half) / step) + 1) * step
-    px1 = frame.z_to_px(np.stack([ticks1, np.full_like(ticks1, frame.centre[1])], axis=-1))[:, 0]
-    px2 = frame.z_to_px(np.stack([np.full_like(ticks2, frame.centre[0]), ticks2], axis=-1))[:, 1]
-    for x in np.round(px1 - frame.left).astype(int):
-        if 0 <= x < frame.plot:
-            plot[:, x] = np.minimum(plot[:, x], 236)
-    for y in np.round(px2 - frame.top).astype(int):
-        if 0 <= y < frame.plot:
-            plot[y, :] = np.minimum(plot[y, :], 236)
-    image.paste(Image.fromarray(plot), (frame.left, frame.top))
-    draw = ImageDraw.Draw(image)
-    x0, y0, x1, y1 = frame.box
-    draw.rectangle([x0 - 1, y0 - 1, x1, y1], outline=AXIS)
-    f = font(11)
-    fmt = f"{{:.{max(0, -math.floor(math.log10(step)))}f}}"
-    for t, x in zip(ticks1, px1):
-        draw.line([(x, y1), (x, y1 + 4)], fill=AXIS)
-        draw.text((x, y1 + 6), fmt.format(t + 0.0), fill=INK, font=f, anchor="mt")
-    for t, y in zip(ticks2, px2):
-        draw.line([(x0 - 5, y), (x0 - 1, y)], fill=AXIS)
-        draw.text((x0 - 7, y), fmt.format(t + 0.0), fill=INK, font=f, anchor="rm")
-    draw.text(((x0 + x1) / 2, y1 + 22), "z1", fill=INK, font=font(13), anchor="mt")
-    draw.text((4, (y0 + y1) / 2), "z2", fill=INK, font=font(13), anchor="lm")
-    for d in range(10):
-        y = y0 + 14 + d * 22
-        draw.ellipse([x1 + 14, y - 6, x1 + 26, y + 6], fill=tuple(int(c) for c in DIGIT_COLOURS[d]))
-        draw.text((x1 + 34, y), str(d), fill=INK, font=font(14), anchor="lm")
-    return image
-
-
-def to_palette(image: Image.Image, colours: int = 240) -> Image.Image:
-    """A palette ("P") copy of a rendered map, for a base that overlays are drawn on per request:
-    Gradio's PNG encoding is ~3x faster and the file half the size. The spare palette entries
-    (256 - colours) take the overlays' own colours exactly as they are drawn."""
-    return image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-
-
-def _plot_layer(image: Image.Image, frame: MapFrame) -> tuple[Image.Image, ImageDraw.ImageDraw]:
-    """The plot box of the map cut out for drawing, so overlays are clipped to the plot."""
-    plot = image.crop(frame.box)
-    return plot, ImageDraw.Draw(plot)
-
-
-def _paste_back(image: Image.Image, plot: Image.Image, frame: MapFrame) -> None:
-    """Put a drawn-on plot box back. On a palette image the drawing may have added colours
-    to the cut-out's palette, so the image takes that palette too."""
-    if image.mode == "P":
-        image.putpalette(plot.getpalette())
-    image.paste(plot, frame.box[:2])
-
-
-def _local(frame: MapFrame, z: np.ndarray) -> np.ndarray:
-    return frame.z_to_px(z) - (frame.left, frame.top)
-
-
-def draw_marker(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[int, int, int] = INK, radius: int = 7) -> None:
-    """A crosshair ring at z (in place), visible on any digit colour: dark ring with a white halo."""
-    plot, draw = _plot_layer(image, frame)
-    x, y = _local(frame, z)
-    draw.ellipse([x - radius - 1, y - radius - 1, x + radius + 1, y + radius + 1], outline="white", width=5)
-    draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=colour, width=3)
-    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        draw.line([(x + dx * (radius + 2), y + dy * (radius + 2)), (x + dx * (radius + 7), y + dy * (radius + 7))], fill=colour, width=2)
-    _paste_back(image, plot, frame)
-
-
-def draw_ellipses(image: Image.Image, frame: MapFrame, mu: np.ndarray, sigma: np.ndarray, ks: tuple[float, ...] = (1.0, 2.0), colour: tuple[int, int, int] = INK) -> None:
-    """The k-sigma contours of the axis-aligned Gaussian q(z|x) = N(mu, diag sigma^2), in place, plus its mean."""
-    plot, draw = _plot_layer(image, frame)
-    x, y = _local(frame, mu)
-    for k in ks:
-        rx, ry = k * sigma[0] * frame.pixels_per_unit, k * sigma[1] * frame.pixels_per_unit
-        draw.ellipse([x - rx, y - ry, x + rx, y + ry], outline=colour, width=2 if k == ks[0] else 1)
-    draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-    _paste_back(image, plot, frame)
-
-
-def draw_points(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[int, int, int] = INK, radius: float = 2.5) -> None:
-    """Small filled dots at each z [N, 2] (e.g. reparameterized samples), in place."""
-    plot, draw = _plot_layer(image, frame)
-    for x, y in _local(frame, np.asarray(z).reshape(-1, 2)):
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline="white")
-    _paste_back(image, plot, frame)
-
-
-def draw_path(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[int, int, int] = INK) -> None:
-    """A polyline through z [N, 2] with a dot at every point and rings at both ends, in place."""
-    plot, draw = _plot_layer(image, frame)
-    p = [tuple(q) for q in _local(frame, np.asarray(z).reshape(-1, 2))]
-    draw.line(p, fill="white", width=5)
-    draw.line(p, fill=colour, width=2)
-    for x, y in p:
-        draw.ellipse([x - 2.5, y - 2.5, x + 2.5, y + 2.5], fill=colour)
-    for (x, y), label in ((p[0], "A"), (p[-1], "B")):
-        draw.ellipse([x - 6, y - 6, x + 6, y + 6], outline=colour, width=2)
-        draw.text((x + 8, y - 8), label, fill=colour, font=font(14), anchor="ld", stroke_width=2, stroke_fill="white")
-    _paste_back(image, plot, frame)
-
-
-def draw_box(image: Image.Image, frame: MapFrame, lo: tuple[float, float], hi: tuple[float, float], colour: tuple[int, int, int] = INK) -> None:
-    """The rectangle [lo, hi] of the latent plane (e.g. the manifold grid's window), in place."""
-    plot, draw = _plot_layer(image, frame)
-    (xa, ya), (xb, yb) = _local(frame, np.array([[lo[0], hi[1]], [hi[0], lo[1]]]))
-    draw.rectangle([xa, ya, xb, yb], outline="white", width=4)
-    draw.rectangle([xa, ya, xb, yb], outline=colour, width=2)
-    _paste_back(image, plot, frame)
-
-
-def draw_heatmap(image: Image.Image, frame: MapFrame, z1: np.ndarray, z2: np.ndarray, density: np.ndarray, colour: tuple[int, int, int] = (220, 30, 30), opacity: float = 0.85) -> None:
-    """A density on the grid z1 [W] x z2 [H] (density[i, j] at (z1[j], z2[i])) as a translucent
-    colour wash, in place: opacity proportional to density / max, so the mode is strongest."""
-    density = np.asarray(density, dtype=np.float64)
-    if density.max() <= 0:
-        return
-    a = density / density.max()
-    if z2[0] < z2[-1]:  # image rows go down while z2 goes up
-        a = a[::-1]
-    h, w = a.shape
-    # Each grid value stands for a cell of the grid's step, so the wash covers half a step beyond the outer points.
-    d1 = (z1[-1] - z1[0]) / max(w - 1, 1)
-    d2 = abs(z2[-1] - z2[0]) / max(h - 1, 1)
-    (xa, ya), (xb, yb) = _local(frame, np.array([[z1[0] - d1 / 2, max(z2[0], z2[-1]) + d2 / 2], [z1[-1] + d1 / 2, min(z2[0], z2[-1]) - d2 / 2]]))
-    width, height = max(1, round(xb - xa)), max(1, round(yb - ya))
-    alpha = Image.fromarray(np.round(255 * opacity * a).astype(np.uint8)).resize((width, height), Image.BILINEAR)
-    plot = image.crop(frame.box)
-    wash = Image.new("RGB", (width, height), colour)
-    plot.paste(wash, (round(xa), round(ya)), alpha)
-    _paste_back(image, plot, frame)
+    return mu[0].double().numpy(), std_dev(logvar[0]).double().numpy()

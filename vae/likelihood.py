@@ -1,8 +1,8 @@
 """The exact log-likelihood that a 2-D latent space allows, the true posterior, and the
 best Gaussian approximation to it (which splits the ELBO's gap, see `best_gaussian`).
 
-The seed text says log p(x) = log ∫ p(x|z) p(z) dz cannot be computed, so we train on
-the ELBO instead. With a 2-D z the integral is a 2-D integral: a sum over a grid of z
+In general log p(x) = log ∫ p(x|z) p(z) dz cannot be computed, which is why a VAE trains
+on the ELBO instead. With a 2-D z the integral is a 2-D integral: a sum over a grid of z
 values computes it to a few thousandths of a nat. That gives the exact gap
 log p(x) - ELBO = KL(q(z|x) || p(z|x)), and the true posterior p(z|x) to draw beside q(z|x).
 

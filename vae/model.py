@@ -1,4 +1,4 @@
-"""The VAE of the seed text, and its objective written as the math.
+"""The VAE and its objective, written as the math.
 
 Recognition model q(z|x) = N(mu(x), diag sigma(x)^2) with a 2-D z, prior
 p(z) = N(0, I), decoder p(x|z) = prod_i Bernoulli(x_i; p_i(z)) over the 784 pixels
@@ -19,10 +19,10 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "v
 
 
 class ELU(nn.Module):
-    """ELU (alpha = 1) written as max(x, 0) + exp(min(x, 0)) - 1. The same function as
-    nn.ELU to float rounding, ~10x faster on this CPU, where torch's ELU goes through a
-    scalar expm1 (900 x 768 batch: 11 ms against 1.2 ms). A smooth activation keeps the
-    decoded manifold and the posterior p(z|x) smooth, which the quadrature relies on."""
+    """ELU (alpha = 1) written as max(x, 0) + exp(min(x, 0)) - 1: the same function as nn.ELU
+    to float rounding, but built from vectorized clamp and exp, where torch's CPU ELU goes
+    through a scalar expm1 and is many times slower. A smooth activation keeps the decoded
+    manifold and the posterior p(z|x) smooth, which the quadrature relies on."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.clamp(min=0) + x.clamp(max=0).exp() - 1
@@ -38,8 +38,8 @@ def mlp(sizes: list[int]) -> nn.Sequential:
 
 
 class VAE(nn.Module):
-    """MLP encoder and decoder. An MLP decoder decodes a 30x30 grid in a few ms on
-    a CPU, which is what the interactive app needs; depth and width buy quality."""
+    """MLP encoder and decoder: an MLP decodes a whole grid of digits in one batch of matrix
+    products, fast enough on a CPU for live sliders; depth and width buy quality."""
 
     def __init__(self, hidden: int = 768, depth: int = 3, latent_dim: int = LATENT_DIM):
         super().__init__()
@@ -63,12 +63,17 @@ class VAE(nn.Module):
         return torch.sigmoid(self.decode_logits(z)).view(-1, 1, 28, 28)
 
 
+def std_dev(logvar: torch.Tensor) -> torch.Tensor:
+    """sigma = exp(logvar / 2): the encoder outputs log sigma^2, which may be any real number."""
+    return torch.exp(0.5 * logvar)
+
+
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
     """z = mu + sigma * eps with eps ~ N(0, I): the randomness moves into eps, so
     gradients flow through mu and sigma."""
     if eps is None:
         eps = torch.randn_like(mu)
-    return mu + torch.exp(0.5 * logvar) * eps
+    return mu + std_dev(logvar) * eps
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -89,9 +94,9 @@ def forward_kl(mu: torch.Tensor, logvar: torch.Tensor, mean: torch.Tensor, var: 
 
 def softplus(logits: torch.Tensor) -> torch.Tensor:
     """log(1 + exp(l)) = -log(1 - sigmoid(l)), as max(l, 0) + log(1 + exp(-|l|)), which cannot overflow.
-    Written out rather than F.softplus or log1p because this CPU's log1p is slow: the form here is ~2.5x
-    faster eager and ~5x under torch.compile (bench/train_speed.py's step spent ~1 ms of ~22 in log1p).
-    Where exp(-|l|) < 6e-8 the sum 1 + exp(-|l|) rounds to 1, an error below 6e-8 nats a pixel."""
+    Written out rather than F.softplus or log1p because torch's vectorized log1p is slow on CPUs, and
+    this form also fuses into one kernel under torch.compile. Where exp(-|l|) < 6e-8 the sum
+    1 + exp(-|l|) rounds to 1, an error below 6e-8 nats a pixel."""
     return logits.clamp(min=0) + torch.log(1 + torch.exp(-logits.abs()))
 
 
@@ -150,8 +155,8 @@ def iwae_bound(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250) -> 
     return torch.logsumexp(torch.cat(log_w, dim=0), dim=0) - math.log(K)
 
 
-QUANT_GROUP = 16  # weights per int8 scale; groups of 64 moved the test -ELBO by 0.29 nats, 16 by 0.015
-FORMATS = ("vae-explorer/1", "vae-explorer/2")  # 2 adds the int8 weights of `compact` checkpoints
+QUANT_GROUP = 16  # weights per int8 scale: small groups keep one large weight from coarsening many (docs/training.md)
+CHECKPOINT_FORMATS = ("vae-explorer/1", "vae-explorer/2")  # 2 adds the int8 weights of `compact` checkpoints
 
 
 def quantize(w: torch.Tensor, group: int = QUANT_GROUP) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,8 +179,8 @@ def save_checkpoint(path: str | Path, model: VAE, meta: dict, compact: bool = Fa
     """Weights, architecture and metadata (command, epochs, seed, metrics) in one file
     that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors.
     `compact` stores the weight matrices as int8 with a float16 scale per QUANT_GROUP weights and
-    the rest as float16, a quarter of float32's bytes (the committed model: 4.0 MB, 7.1 in float16,
-    14 in float32); loading restores float32, and evaluation measures the model as loaded."""
+    the rest as float16, about a quarter of float32's bytes; loading restores float32, and evaluation
+    measures the model as loaded."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -185,7 +190,7 @@ def save_checkpoint(path: str | Path, model: VAE, meta: dict, compact: bool = Fa
             weights[k], scales[k] = quantize(v)
         else:
             weights[k] = v.half() if compact else v
-    torch.save({"format": FORMATS[-1], "config": model.config, "model": weights, "scales": scales, "meta": meta,
+    torch.save({"format": CHECKPOINT_FORMATS[-1], "config": model.config, "model": weights, "scales": scales, "meta": meta,
                 **extra}, tmp)
     tmp.replace(path)
 
@@ -199,8 +204,8 @@ def load_checkpoint(path: str | Path | None = None) -> tuple[VAE, dict]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise ValueError(f"{path} is not a readable VAE checkpoint ({type(e).__name__}: {e}).") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") not in FORMATS:
-        raise ValueError(f"{path} is not a VAE checkpoint of this project (no 'format' entry among {FORMATS}).")
+    if not isinstance(ckpt, dict) or ckpt.get("format") not in CHECKPOINT_FORMATS:
+        raise ValueError(f"{path} is not a VAE checkpoint of this project (no 'format' entry among {CHECKPOINT_FORMATS}).")
     try:
         model = VAE(**ckpt["config"])
         scales = ckpt.get("scales", {})

@@ -25,7 +25,7 @@ MAX_PIXELS = 40_000_000
 WORK_SIZE = 512
 # Pillow can parse many more formats, some through external programs (EPS runs
 # Ghostscript); uploads only ever need these.
-FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG includes multi-picture (MPO) phone photos
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG includes multi-picture (MPO) phone photos
 NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, GIF, WebP, BMP or TIFF)."
 BLANK = "No digit found: the image is blank or has too little contrast. Draw or photograph a single dark digit on light paper (or a light one on dark)."
 
@@ -66,16 +66,12 @@ def open_image(data: bytes | str | Path) -> Image.Image:
         # Pillow only warns between its own pixel limit and twice that; make it an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(raw), formats=FORMATS)
+            image = Image.open(io.BytesIO(raw), formats=IMAGE_FORMATS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(f"The image has too many pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).") from None
         except Exception:
             raise ImageError(NOT_AN_IMAGE) from None
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise ImageError(f"The image is too large: {width} x {height} pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).")
-        if width == 0 or height == 0:
-            raise ImageError("The image has no pixels.")
+        check_size(*image.size)
         image.draft(None, (WORK_SIZE, WORK_SIZE))
         try:
             image.load()
@@ -85,6 +81,14 @@ def open_image(data: bytes | str | Path) -> Image.Image:
             return ImageOps.exif_transpose(image)
         except Exception:
             return image  # unreadable EXIF data: the pixels themselves are fine
+
+
+def check_size(width: int, height: int) -> None:
+    """ImageError unless a picture of width x height has at least one and at most MAX_PIXELS pixels."""
+    if width * height == 0:
+        raise ImageError("The image has no pixels.")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"The image is too large: {width} x {height} pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).")
 
 
 def _read_upload(data: bytes | str | Path) -> bytes:
@@ -124,11 +128,7 @@ def prepare_image(image: Image.Image | np.ndarray) -> torch.Tensor:
         image = _array_to_image(image)
     elif not isinstance(image, Image.Image):
         raise ImageError(f"Expected an image, got {type(image).__name__}.")
-    width, height = image.size
-    if width * height == 0:
-        raise ImageError("The image has no pixels.")
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"The image is too large: {width} x {height} pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).")
+    check_size(*image.size)
     gray, alpha = _gray_and_alpha(image)
     if alpha is not None:
         gray = _composite(gray, alpha)
@@ -143,10 +143,7 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
         array = array[:, :, 0]
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
         raise ImageError(f"Expected an image array of shape HxW, HxWx3 or HxWx4, got shape {tuple(array.shape)}.")
-    if array.size == 0:
-        raise ImageError("The image has no pixels.")
-    if array.shape[0] * array.shape[1] > MAX_PIXELS:
-        raise ImageError(f"The image is too large: {array.shape[1]} x {array.shape[0]} pixels (the limit is {MAX_PIXELS // 1_000_000} megapixels).")
+    check_size(array.shape[1], array.shape[0])
     if array.dtype == np.bool_:
         array = array.astype(np.uint8) * 255
     elif np.issubdtype(array.dtype, np.integer):
@@ -254,7 +251,7 @@ def _background(gray: np.ndarray) -> np.ndarray:
         spread = 1.4826 * np.median(np.abs(residual))
         keep = np.abs(residual) <= max(2.5 * spread, 1e-3)
         kept = a[keep]
-        # Normal equations: 6 unknowns on [-0.5, 0.5] are well conditioned, and this is 50x faster than lstsq.
+        # Normal equations: 6 unknowns on [-0.5, 0.5] are well conditioned, and far cheaper than lstsq.
         coef = np.linalg.solve(kept.T @ kept + 1e-9 * np.eye(6), kept.T @ b[keep])
         residual = b - a @ coef
     return sum(c * term for c, term in zip(coef.astype(np.float32), quadratic(y, x)))

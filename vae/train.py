@@ -5,9 +5,8 @@
 Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
 learning-rate decay. Batches are sliced from tensors held in memory; matrix products
 run in bfloat16 (weights and Adam stay float32) and torch.compile fuses the rest,
-which makes a step about 2x faster than float32 without compiling on this CPU
-(bench/train_speed.py). The checkpoint
-is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
+which makes a step several times cheaper than the textbook float32 loop on CPUs with
+bfloat16 units (bench/train_speed.py measures it). The checkpoint is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
 and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
 each process takes every N-th digit of the epoch's shuffled order.
 """

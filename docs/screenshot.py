@@ -1,0 +1,117 @@
+"""Regenerate the README's picture, docs/screenshot.png: every tab of the explorer with real
+output, photographed in headless Chromium and tiled into one image.
+
+    python docs/screenshot.py                          # serves the app itself on a free port
+    python docs/screenshot.py --url URL --out FILE     # photographs an app already running at URL
+
+Needs Debian's chromium at /usr/bin/chromium (apt-get install chromium) and Playwright
+(in requirements.txt). Exits with an error if a tab shows nothing.
+"""
+import argparse
+import io
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.app_latency import digit_photo  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+TABS = ["Explorer", "Reconstruct", "Manifold", "Sample & interpolate", "ELBO anatomy"]
+
+
+def serve_app() -> str:
+    """Launch the app in this process on a free loopback port; its URL."""
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return app.demo.local_url
+
+
+def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
+    """A 1400x1000 screenshot of each tab once it shows its output: the Explorer after a slider
+    drag, Reconstruct after uploading `photo`, the ELBO tab once its numbers are in."""
+    from playwright.sync_api import sync_playwright
+
+    shots = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#decoded img")
+
+        def loaded(elem_id: str) -> None:
+            page.wait_for_function("id => { const img = document.querySelector(`#${id} img`);"
+                                   " return img && img.complete && img.naturalWidth > 0; }", arg=elem_id)
+
+        slider = page.locator("#z1 input[type=range]")
+        slider.focus()
+        for _ in range(80):
+            page.keyboard.press("ArrowRight")
+        loaded("decoded")
+        shots["Explorer"] = page.screenshot()
+
+        page.get_by_role("tab", name="Reconstruct", exact=True).click()
+        page.get_by_role("tab", name="Upload / paste / webcam", exact=True).click()
+        page.locator("#upload input[type=file]").set_input_files(str(photo))
+        loaded("reconstruction")
+        shots["Reconstruct"] = page.screenshot()
+
+        for tab, elem_id in (("Manifold", "grid"), ("Sample & interpolate", "samples")):
+            page.get_by_role("tab", name=tab, exact=True).click()
+            loaded(elem_id)
+            shots[tab] = page.screenshot()
+
+        page.get_by_role("tab", name="ELBO anatomy", exact=True).click()
+        page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
+                               " return t.includes('ELBO') && !t.includes('Computing'); }")
+        loaded("elbo_map")
+        shots["ELBO anatomy"] = page.screenshot()
+        browser.close()
+    return {tab: Image.open(io.BytesIO(png)).convert("RGB") for tab, png in shots.items()}
+
+
+def tile(shots: dict[str, Image.Image]) -> Image.Image:
+    """The tabs at half size, two to a row."""
+    first = next(iter(shots.values()))
+    w, h = first.size[0] // 2, first.size[1] // 2
+    rows = (len(shots) + 1) // 2
+    sheet = Image.new("RGB", (2 * w, rows * h), "white")
+    for i, shot in enumerate(shots.values()):
+        sheet.paste(shot.resize((w, h), Image.LANCZOS), ((i % 2) * w, (i // 2) * h))
+    return sheet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="an explorer already running there (default: serve one here)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    args = parser.parse_args()
+    digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
+    photo = args.out.with_name(".digit-photo.jpg")
+    photo.write_bytes(digit_photo(digits[0].numpy()))
+    try:
+        shots = photograph_tabs(args.url or serve_app(), photo)
+    finally:
+        photo.unlink(missing_ok=True)
+    blank = [tab for tab, shot in shots.items() if np.asarray(shot).std() <= 20]
+    if blank:
+        sys.exit(f"these tabs rendered blank: {', '.join(blank)}")
+    tile(shots).save(args.out, optimize=True)
+    print(f"wrote {args.out} ({', '.join(shots)})")
+
+
+if __name__ == "__main__":
+    main()

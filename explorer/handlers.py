@@ -1,0 +1,461 @@
+"""What every control and endpoint of the explorer does: thin functions over vae/.
+
+Loaded once, at import: the committed model, a copy of it for drawing pictures fast,
+and the test digits the page shows (the first 100, and all 10,000 latent means for the
+map). The decoded coarse grid that log p(x) needs is built on first use, or ahead of
+it by `warm_up`, which ExplorerBlocks.launch runs in the background.
+
+Public functions are the API endpoints (decode, reconstruct, grid, sample, interpolate,
+elbo) and the page's events. Bad input raises gr.Error carrying the message of
+vae.inputs or vae.preprocess, which the page shows as a toast and the API as its error.
+"""
+import random
+import threading
+from functools import lru_cache, wraps
+from pathlib import Path
+from typing import NamedTuple
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from explorer.text import elbo_table
+from vae import draw, inputs, latent
+from vae.anatomy import elbo_anatomy
+from vae.likelihood import (BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid, log_marginal_quadrature,
+                            posterior_on_square, true_posterior)
+from vae.model import load_model, std_dev
+from vae.preprocess import ImageError, open_image, prepare_image
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT = ROOT / "checkpoints" / "vae.pt"
+LATENTS = ROOT / "checkpoints" / "test_latents.pt"
+
+# One thread per request: two requests then run side by side on two cores instead of
+# four threads fighting over them.
+torch.set_num_threads(1)
+
+DIGIT_SCALE = 4  # a decoded digit goes over the wire at 112x112; CSS enlarges it crisply
+MAP = draw.MapFrame()
+# The sliders span exactly the latent map, so the marker never leaves it; the API takes
+# any z and clamps it to [-inputs.Z_LIMIT, inputs.Z_LIMIT].
+Z_RANGE = MAP.half
+BEST_Q = (0, 150, 60)  # green: q*, the best diagonal Gaussian, on the ELBO tab's map
+SAMPLE_DOTS = (30, 30, 200)  # blue: the reparameterized samples on the ELBO tab's map
+
+model = load_model(CHECKPOINT)
+display_model = latent.display_decoder(model)  # pictures only; every number uses `model`
+_test = torch.load(LATENTS, map_location="cpu", weights_only=True)
+test_mu = _test["mu"].double().numpy()
+test_labels = _test["labels"].numpy()
+test_images = _test["images"].numpy()  # uint8 [100, 28, 28], the first 100 test digits
+BASE_MAP = draw.to_palette(draw.render_map(MAP, test_mu, test_labels))
+DIGIT_CHOICES = [(f"test digit #{i} (a {test_labels[i]})", i) for i in range(len(test_images))]
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def user_errors(fn):
+    """Show ImageError / InputError messages to the user (UI toast and API error) instead of a stack trace."""
+
+    @wraps(fn)  # keeps the signature: the API page names the parameters after it
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ImageError, inputs.InputError) as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    return wrapped
+
+
+def digit_image(pixels: np.ndarray) -> np.ndarray:
+    """A uint8 28x28 digit as sent to the browser: DIGIT_SCALE x enlarged, still small on the wire."""
+    return draw.enlarge(pixels, DIGIT_SCALE)
+
+
+def map_with_overlay(overlay) -> Image.Image:
+    """A copy of the latent map with overlay(image) drawn on it."""
+    image = BASE_MAP.copy()
+    overlay(image)
+    return image
+
+
+def slider_value(z: float) -> float:
+    """A latent coordinate the sliders can show: inside their range, on their 0.01 step."""
+    return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
+
+
+def clicked_z(evt: gr.SelectData) -> tuple[float, float]:
+    """The latent point under a click on a latent map, as the sliders can show it."""
+    z = MAP.px_to_z(np.array(evt.index, dtype=np.float64))
+    return slider_value(z[0]), slider_value(z[1])
+
+
+def uploaded_pixels(image: str | None) -> np.ndarray:
+    """The uint8 28x28 digit the model sees for an uploaded file; ImageError with the reason if there is none.
+    Every number shown for an upload, in the page and the API, is computed from these pixels."""
+    if image is None:
+        raise ImageError("Upload an image of a digit first.")
+    return latent.to_uint8(prepare_image(open_image(image)))[0]
+
+
+def posterior_of(pixels: np.ndarray) -> dict:
+    """q(z|x) of a digit as the page and the API show it: {"mu": [2], "sigma": [2]}, rounded to 4 decimals."""
+    mu, sigma = latent.posterior(model, latent.from_uint8(pixels))
+    return {"mu": mu.round(4).tolist(), "sigma": sigma.round(4).tolist()}
+
+
+# ---------------------------------------------------------------- explorer
+
+
+@user_errors
+@torch.inference_mode()
+def decode(z1: float, z2: float) -> np.ndarray:
+    """Decode the latent point (z1, z2) into a digit (uint8, 112 x 112, white ink on black)."""
+    z1, z2 = inputs.check_z(z1, "z1"), inputs.check_z(z2, "z2")
+    return digit_image(latent.decode_images(display_model, [[z1, z2]])[0])
+
+
+def explorer_map(z1: float, z2: float) -> Image.Image:
+    """The latent map with the current point marked."""
+    return map_with_overlay(lambda im: draw.draw_marker(im, MAP, np.array([z1, z2])))
+
+
+def explorer_click(evt: gr.SelectData):
+    z1, z2 = clicked_z(evt)
+    return z1, z2, decode(z1, z2), explorer_map(z1, z2)
+
+
+# ---------------------------------------------------------------- reconstruct
+
+
+def reconstruction_of(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(the digit as the model sees it, its reconstruction decoded from the posterior mean, q(z|x)), pictures enlarged."""
+    post = posterior_of(pixels)
+    recon = latent.decode_images(display_model, [post["mu"]])[0]
+    return digit_image(pixels), digit_image(recon), post
+
+
+@user_errors
+def reconstruct(image: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Encode an uploaded image of a digit and decode it again.
+
+    Returns the 28x28 input as the model sees it (centred, white on black, shown 4x), the
+    reconstruction decoded from the posterior mean, and q(z|x) as {"mu": [2], "sigma": [2]}."""
+    return reconstruction_of(uploaded_pixels(image))
+
+
+def posterior_map(post: dict | None) -> Image.Image:
+    """The latent map with q(z|x)'s 1- and 2-sigma ellipses."""
+    if not post:
+        return BASE_MAP
+    mu, sigma = np.array(post["mu"]), np.array(post["sigma"])
+
+    def overlay(image):
+        draw.draw_marker(image, MAP, mu, radius=10)  # the rings are often only a few pixels wide
+        draw.draw_ellipses(image, MAP, mu, sigma)
+
+    return map_with_overlay(overlay)
+
+
+NOTHING_TO_RECONSTRUCT = (None, None, None, BASE_MAP, None, None)
+
+
+def reconstruction_view(pixels: np.ndarray):
+    """Everything the Reconstruct tab shows for a digit, and the digit and its q(z|x) for the other tabs."""
+    prepared, recon, post = reconstruction_of(pixels)
+    return prepared, recon, post, posterior_map(post), pixels, post
+
+
+@user_errors
+def reconstruct_upload(image: str | None):
+    if image is None:
+        return NOTHING_TO_RECONSTRUCT
+    return reconstruction_view(uploaded_pixels(image))
+
+
+@user_errors
+def reconstruct_sketch(sketch: dict | None):
+    """Live reconstruction of the sketchpad; an empty canvas clears the outputs instead of complaining."""
+    composite = None if sketch is None else sketch.get("composite")
+    if composite is None or composite.ndim != 3 or composite.shape[2] != 4 or not (composite[..., 3] > 0).any():
+        return NOTHING_TO_RECONSTRUCT
+    return reconstruction_view(latent.to_uint8(prepare_image(composite))[0])
+
+
+# ---------------------------------------------------------------- manifold
+
+
+@user_errors
+@torch.inference_mode()
+def grid(z1: float, z2: float, span: float, n: int, spacing: str) -> Image.Image:
+    """An n x n grid of decoded digits centred on (z1, z2), span wide from the first to the last
+    row/column; spacing "linear" (even in z) or "cdf" (even in the prior's CDF Phi(z), as in Kingma & Welling's figure)."""
+    z1, z2 = inputs.check_z(z1, "centre z1"), inputs.check_z(z2, "centre z2")
+    span, n, spacing = inputs.check_span(span), inputs.check_grid_n(n), inputs.check_spacing(spacing)
+    cols, rows, points = latent.grid_points(z1, z2, span, n, spacing)
+    return draw.render_grid(latent.decode_images(display_model, points), cols, rows)
+
+
+def grid_map(z1: float, z2: float, span: float) -> Image.Image:
+    """The latent map with the grid's window outlined."""
+    half = span / 2
+    return map_with_overlay(lambda im: draw.draw_box(im, MAP, (z1 - half, z2 - half), (z1 + half, z2 + half)))
+
+
+def grid_view(z1, z2, span, n, spacing):
+    return z1, z2, span, grid(z1, z2, span, n, spacing), grid_map(z1, z2, span)
+
+
+def grid_move(dz1: float, dz2: float, zoom: float):
+    """A pan/zoom button: move the centre by (dz1, dz2) quarter-spans, or scale the span by zoom."""
+
+    def move(z1, z2, span, n, spacing):
+        span = float(np.clip(span * zoom, inputs.SPAN_MIN, inputs.SPAN_MAX))
+        z1, z2 = slider_value(z1 + dz1 * span / 4), slider_value(z2 + dz2 * span / 4)
+        return grid_view(z1, z2, round(span, 3), n, spacing)
+
+    return move
+
+
+def grid_click(z1, z2, span, n, spacing, evt: gr.SelectData):
+    """Recentre the grid on the clicked cell."""
+    cell = draw.grid_layout(int(n)).cell_at(*evt.index)
+    if cell is None:
+        return grid_view(z1, z2, span, n, spacing)
+    cols, rows, _ = latent.grid_points(z1, z2, span, int(n), spacing)
+    return grid_view(slider_value(cols[cell[1]]), slider_value(rows[cell[0]]), span, n, spacing)
+
+
+def grid_map_click(span, n, spacing, evt: gr.SelectData):
+    z1, z2 = clicked_z(evt)
+    return grid_view(z1, z2, span, n, spacing)
+
+
+# ---------------------------------------------------------------- samples and interpolation
+
+
+@user_errors
+@torch.inference_mode()
+def sample(n: int, seed: int) -> np.ndarray:
+    """n digits decoded from z ~ N(0, I) drawn with the given seed, tiled in a near-square sheet (2x enlarged)."""
+    n, seed = inputs.check_samples_n(n), inputs.check_seed(seed)
+    return draw.sample_sheet(latent.decode_images(display_model, latent.prior_samples(n, seed)))
+
+
+@user_errors
+def samples_map(n: int, seed: int) -> Image.Image:
+    """The latent map with the prior samples of `sample(n, seed)` as dots."""
+    z = latent.prior_samples(inputs.check_samples_n(n), inputs.check_seed(seed)).double().numpy()
+    return map_with_overlay(lambda im: draw.draw_points(im, MAP, z, radius=3.5))
+
+
+def sample_view(n, seed):
+    return sample(n, seed), samples_map(n, seed)
+
+
+def new_seed(n):
+    seed = random.randrange(2**31)
+    return seed, *sample_view(n, seed)
+
+
+@user_errors
+@torch.inference_mode()
+def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int) -> np.ndarray:
+    """Decode `steps` evenly spaced points on the straight line from A = (a1, a2) to B = (b1, b2),
+    both ends included, as one strip of digits (3x enlarged)."""
+    a = [inputs.check_z(a1, "A z1"), inputs.check_z(a2, "A z2")]
+    b = [inputs.check_z(b1, "B z1"), inputs.check_z(b2, "B z2")]
+    steps = inputs.check_steps(steps)
+    return draw.strip(latent.decode_images(display_model, latent.interpolation_points(a, b, steps)))
+
+
+def interpolation_map(a1, a2, b1, b2, steps) -> Image.Image:
+    points = latent.interpolation_points([a1, a2], [b1, b2], int(steps))
+    return map_with_overlay(lambda im: draw.draw_path(im, MAP, points))
+
+
+def interpolation_view(a1, a2, b1, b2, steps):
+    return interpolate(a1, a2, b1, b2, steps), interpolation_map(a1, a2, b1, b2, steps)
+
+
+def test_digit_mu(index: int) -> tuple[float, float]:
+    """Where q(z|x) puts test digit #index, as the sliders can show it."""
+    mu = posterior_of(test_images[int(index)])["mu"]
+    return slider_value(mu[0]), slider_value(mu[1])
+
+
+def move_endpoint(z: tuple[float, float] | None, a1, a2, b1, b2, steps, which: str):
+    """Set end A or B of the interpolation to z (None leaves both); the four sliders and the new views."""
+    if z is not None:
+        a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
+    return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps)
+
+
+def endpoint_from_digit(index, a1, a2, b1, b2, steps, which: str):
+    return move_endpoint(None if index is None else test_digit_mu(index), a1, a2, b1, b2, steps, which)
+
+
+def endpoint_from_my_digit(post, a1, a2, b1, b2, steps, which: str):
+    if not post:
+        raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
+    return move_endpoint((slider_value(post["mu"][0]), slider_value(post["mu"][1])), a1, a2, b1, b2, steps, which)
+
+
+def interpolation_click(which, a1, a2, b1, b2, steps, evt: gr.SelectData):
+    return move_endpoint(clicked_z(evt), a1, a2, b1, b2, steps, which)
+
+
+# ---------------------------------------------------------------- ELBO anatomy
+
+_coarse: list[CoarseGrid] = []
+_coarse_lock = threading.Lock()
+
+
+def coarse() -> CoarseGrid:
+    """The decoded coarse grid that log p(x) and p(z|x) share (~60 MB), built once."""
+    with _coarse_lock:
+        if not _coarse:
+            _coarse.append(coarse_grid(model))
+        return _coarse[0]
+
+
+class ExactTerms(NamedTuple):
+    """What a digit's ELBO anatomy needs that depends on the digit alone, not on L, K or the seed."""
+
+    log_px: float
+    best: BestGaussian
+    posterior: TruePosterior  # p(z|x) on a 64 x 64 grid around its mass
+
+
+@lru_cache(maxsize=64)
+@torch.inference_mode()
+def exact_terms(pixels: bytes) -> ExactTerms:
+    """log p(x) by quadrature, p(z|x) on a grid and the best diagonal Gaussian q* of a digit
+    (uint8 28x28 as bytes), computed once per digit."""
+    x = latent.from_uint8(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
+    log_px = log_marginal_quadrature(model, x, coarse=coarse())[0].item()
+    posterior = true_posterior(model, x, size=64, coarse=coarse())
+    return ExactTerms(log_px, best_gaussian(model, x, log_px, posterior), posterior)
+
+
+def anatomy_of(pixels: np.ndarray, L, K, seed) -> dict:
+    """Every term of the ELBO for a uint8 28x28 digit (vae.anatomy.elbo_anatomy): the one path to
+    these numbers for the ELBO tab and the /elbo endpoint alike."""
+    L, K, seed = inputs.check_L(L), inputs.check_K(K), inputs.check_seed(seed)
+    exact = exact_terms(pixels.tobytes())
+    return elbo_anatomy(model, latent.from_uint8(pixels), L, K, seed, log_px=exact.log_px, best=exact.best)
+
+
+@user_errors
+@torch.inference_mode()
+def elbo(image: str, L: int, K: int, seed: int = 0) -> dict:
+    """Every term of the ELBO for an uploaded digit, in nats: reconstruction (L-sample estimate) and
+    its standard error, closed-form KL, elbo, the K-sample IWAE bound, exact log p(x) by quadrature,
+    gap = log p(x) - elbo and its split into approximation_gap and amortization_gap (with the best
+    diagonal Gaussian's best_mu and best_sigma), q(z|x)'s mu and sigma, the L samples z and log p(x|z) of each."""
+    return anatomy_of(uploaded_pixels(image), L, K, seed)
+
+
+def elbo_frame(posterior: TruePosterior, gaussians: list[tuple[np.ndarray, np.ndarray]]) -> draw.MapFrame:
+    """A map window around where p(z|x) is above 1/1000 of its peak and the 3-sigma boxes of the
+    Gaussians (mu, sigma) given: posteriors are ~0.1 wide, invisible on the full map."""
+    z1, z2, density = posterior.z1.numpy(), posterior.z2.numpy(), posterior.log_density.exp().numpy()
+    rows, cols = np.nonzero(density >= density.max() / 1000)
+    lo, hi = np.array([z1[cols.min()], z2[rows.min()]]), np.array([z1[cols.max()], z2[rows.max()]])
+    for mu, sigma in gaussians:
+        lo, hi = np.minimum(lo, mu - 3 * sigma), np.maximum(hi, mu + 3 * sigma)
+    centre = (lo + hi) / 2
+    return draw.MapFrame(centre=(float(centre[0]), float(centre[1])), half=float(max(hi - lo) / 2 * 1.25))
+
+
+@lru_cache(maxsize=64)
+@torch.inference_mode()
+def posterior_picture(pixels: bytes) -> tuple[draw.MapFrame, Image.Image]:
+    """The zoomed map of a digit's ELBO tab without its samples: p(z|x) as a red wash, q(z|x)'s
+    1- and 2-sigma rings and q*'s 1-sigma ring, over the test digits, and the window it shows.
+    Computed once per digit."""
+    exact = exact_terms(pixels)
+    x = latent.from_uint8(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
+    mu, logvar = model.encode(x)
+    mu, sigma = mu[0].numpy(), std_dev(logvar[0]).numpy()
+    best_mu, best_sigma = exact.best.mu.numpy(), exact.best.sigma.numpy()
+    frame = elbo_frame(exact.posterior, [(mu, sigma), (best_mu, best_sigma)])
+    heat = posterior_on_square(model, x, exact.log_px, (*frame.centre, 2 * frame.half), 96)
+    image = draw.render_map(frame, test_mu, test_labels)
+    draw.draw_heatmap(image, frame, heat.z1.numpy(), heat.z2.numpy(), heat.log_density.exp().numpy())
+    draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour=BEST_Q)
+    draw.draw_ellipses(image, frame, mu, sigma)
+    return frame, image
+
+
+def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int):
+    """The whole ELBO tab for a digit: numbers panel, JSON, zoomed map, decoded samples, the digit."""
+    if pixels is None:
+        raise gr.Error("Pick a test digit, or upload or draw one.", print_exception=False)
+    terms = user_errors(anatomy_of)(pixels, L, K, seed)
+    z = np.array(terms["z_samples"])
+    frame, base = posterior_picture(pixels.tobytes())
+    image = base.copy()
+    draw.draw_points(image, frame, z[:200], colour=SAMPLE_DOTS)
+    decodes = latent.decode_images(display_model, z[:16])
+    return elbo_table(terms), terms, image, draw.sample_sheet(decodes), digit_image(pixels)
+
+
+def elbo_pick(index, L, K, seed):
+    if index is None:
+        return (None,) * 6
+    pixels = test_images[int(index)]
+    return pixels, *elbo_view(pixels, L, K, seed)
+
+
+@user_errors
+def elbo_upload(image: str | None, L, K, seed):
+    if image is None:
+        return (None,) * 6
+    pixels = uploaded_pixels(image)
+    return pixels, *elbo_view(pixels, L, K, seed)
+
+
+def elbo_my_digit(pixels, L, K, seed):
+    if pixels is None:
+        raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
+    return pixels, *elbo_view(pixels, L, K, seed)
+
+
+FIRST_ELBO = dict(index=0, L=10, K=1000, seed=0)  # the ELBO tab's first view, as its controls start
+
+
+@lru_cache(maxsize=1)
+def first_elbo_view() -> tuple:
+    """The ELBO tab's first view. It needs the coarse grid (seconds), so it is made by
+    warm_up after start-up, or when the tab is first opened."""
+    return elbo_view(test_images[FIRST_ELBO["index"]], FIRST_ELBO["L"], FIRST_ELBO["K"], FIRST_ELBO["seed"])
+
+
+def elbo_tab_opened(pixels):
+    if pixels is not None:
+        return (gr.skip(),) * 6
+    return test_images[FIRST_ELBO["index"]], *first_elbo_view()
+
+
+def warm_up(stop: threading.Event) -> None:
+    """Build the coarse grid and the ELBO tab's first view ahead of the first visitor,
+    checking `stop` between the two so that the process can exit meanwhile."""
+    for step in (coarse, first_elbo_view):
+        if stop.is_set():
+            return
+        step()
+
+
+# ---------------------------------------------------------------- what the page shows before anyone touches it
+
+
+def first_views() -> dict:
+    """The initial pictures of every view, computed once when the page is built."""
+    a, b = test_digit_mu(0), test_digit_mu(1)
+    return {"map": explorer_map(0.0, 0.0), "digit": decode(0.0, 0.0), "grid": grid(0.0, 0.0, 6.0, 20, "linear"),
+            "grid_map": grid_map(0.0, 0.0, 6.0), "samples": sample_view(36, 0), "a": a, "b": b,
+            "path": interpolation_view(*a, *b, 10)}

@@ -1,0 +1,93 @@
+"""The page's words: the introduction, each tab's explanation, and the ELBO tab's table.
+
+Markdown with LaTeX between $...$ (inline) or $$...$$ (display), as LATEX tells Gradio.
+"""
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+INTRO = (
+    "# Exploring a VAE's 2-D latent space\n"
+    "A variational autoencoder squeezes each 28×28 MNIST digit into just two numbers $z = (z_1, z_2)$ "
+    "and learns to draw digits back from them. Every point of the plane below decodes to a digit; "
+    "the coloured dots are where the encoder puts the 10,000 test digits."
+)
+
+EXPLORER = (
+    "Drag the sliders or click the map. The decoder turns $z$ into the mean of $p_\\theta(x \\mid z)$: "
+    "a brightness for each pixel. Training pulls the encoder's clouds towards the prior "
+    "$p(z) = \\mathcal{N}(0, I)$, so most digits live within 3 of the origin and the space between "
+    "classes decodes to blends."
+)
+
+RECONSTRUCT = (
+    "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
+    "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$ and decoded from $\\mu$. "
+    "The map marks $\\mu$; the small rings inside the marker are 1σ and 2σ of $q$ — the encoder is usually "
+    "very sure, so they are tiny (the ELBO tab zooms in)."
+)
+
+MANIFOLD_SPACING = (
+    "**Linear** spacing puts columns at equal steps in $z$. **Prior CDF** spacing, as in the manifold "
+    "figure of Kingma & Welling's AEVB paper, puts them at equal steps of $u = \\Phi(z)$ between "
+    "$\\Phi(c - s/2)$ and $\\Phi(c + s/2)$ and maps back with $z = \\Phi^{-1}(u)$: the same first and last "
+    "columns, but every step holds the same prior probability, so cells crowd where $p(z)$ is dense."
+)
+
+SAMPLES = ("### Samples from the prior\n"
+           "Draw $z \\sim \\mathcal{N}(0, I)$ and decode: this is how the VAE generates new digits.")
+
+INTERPOLATION = ("### Interpolation\nWalk the straight line from A to B in latent space and decode every step. "
+                 "Set A and B from test digits, your own digit (Reconstruct tab), the sliders, or by clicking the map.")
+
+ELBO_INTRO = (
+    "The VAE is trained to maximise the evidence lower bound (ELBO), "
+    "$\\mathcal{L} = \\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z) - D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z)) \\le \\log p_\\theta(x)$: "
+    "a reconstruction term minus a KL term that keeps the encoder's $q_\\phi(z \\mid x)$ close to the prior. "
+    "With only two latent dimensions we can also compute $\\log p_\\theta(x)$ itself by summing over a fine grid of $z$, "
+    "so you can see exactly how loose the bound is for one digit."
+)
+
+ELBO_SAMPLES = "Decodes of the first samples $z = \\mu + \\sigma \\odot \\epsilon$ (up to 16):"
+
+ELBO_MAP_LABEL = ("Zoomed in: true posterior p(z|x) (red), q(z|x)'s 1σ/2σ rings (black), samples (blue), "
+                  "best Gaussian q*'s 1σ ring (green)")
+
+ELBO_READING = (
+    "**Reading the numbers.** The reconstruction term is a Monte-Carlo average over $L$ draws "
+    "$z^{(l)} = \\mu + \\sigma \\odot \\epsilon^{(l)}$, $\\epsilon^{(l)} \\sim \\mathcal{N}(0, I)$ — the reparameterization "
+    "trick — so it wobbles with the seed; raise $L$ and the ± shrinks like $1/\\sqrt{L}$. The KL term needs no "
+    "sampling: for two Gaussians it is $\\tfrac12 \\sum_j (\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2)$. "
+    "Their difference is the ELBO. The **gap** to the exact $\\log p_\\theta(x)$ is exactly "
+    "$D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x))$: how far the encoder's Gaussian (rings) is from the "
+    "true posterior (red). It has two parts: even the best diagonal Gaussian $q^*$ for this digit (green ring) "
+    "misses a bent or multi-peaked posterior by the **approximation gap**, and the encoder, one network for every "
+    "digit, lands short of $q^*$ by the **amortization gap**; where that is tens of nats, $q_\\phi$ sits beside the "
+    "posterior's mass. The IWAE bound averages $K$ importance weights inside the log; it is never below the "
+    "ELBO on average and climbs towards $\\log p_\\theta(x)$ as $K$ grows, unless $q_\\phi$ misses the mass. "
+    "To make sure it does not, this model's encoder was refitted with the KL the other way round as well, "
+    "$D_{KL}(p_\\theta(z \\mid x) \\,\\|\\, q_\\phi(z \\mid x))$, computed from the exact posterior: that direction "
+    "makes $q_\\phi$ cover every mode, so the ELBO is a few nats looser and the IWAE bound reaches $\\log p_\\theta(x)$."
+)
+
+
+def nats(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def elbo_table(t: dict) -> str:
+    """The ELBO tab's numbers panel for the terms of vae.anatomy.elbo_anatomy: each term beside the equation it estimates."""
+    se = "" if t["L"] == 1 else f" ± {t['reconstruction_stderr']:.2f}"
+    return f"""
+| term | equation | nats |
+|---|---|---:|
+| reconstruction | $\\frac{{1}}{{L}}\\sum_{{l=1}}^{{L}} \\log p_\\theta(x \\mid \\mu + \\sigma \\odot \\epsilon^{{(l)}})$, L = {t['L']} | **{nats(t['reconstruction'])}**{se} |
+| KL (closed form) | $D_{{KL}}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$ | **{nats(t['kl'])}** |
+| ELBO | $\\mathcal{{L}} = \\text{{reconstruction}} - \\text{{KL}}$ | **{nats(t['elbo'])}** |
+| IWAE bound | $\\log \\frac{{1}}{{K}} \\sum_{{k=1}}^{{K}} \\frac{{p_\\theta(x, z_k)}}{{q_\\phi(z_k \\mid x)}}$, K = {t['K']} | **{nats(t['iwae'])}** |
+| exact log-likelihood | $\\log p_\\theta(x) = \\log \\int p_\\theta(x \\mid z)\\, p(z)\\, dz$ (quadrature) | **{nats(t['log_px'])}** |
+| gap | $\\log p_\\theta(x) - \\mathcal{{L}} = D_{{KL}}(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x))$ | **{nats(t['gap'])}** |
+| … approximation gap | $D_{{KL}}(q^* \\,\\|\\, p_\\theta(z \\mid x))$, $q^*$ the best diagonal Gaussian for this digit | {nats(t['approximation_gap'])} |
+| … amortization gap | $\\mathcal{{L}}(q^*) - \\mathcal{{L}}(q_\\phi)$: what the encoder loses against $q^*$ | {nats(t['amortization_gap'])} |
+
+$q_\\phi(z \\mid x) = \\mathcal{{N}}(\\mu, \\mathrm{{diag}}\\,\\sigma^2)$ with $\\mu$ = ({t['mu'][0]:.3f}, {t['mu'][1]:.3f}), $\\sigma$ = ({t['sigma'][0]:.3f}, {t['sigma'][1]:.3f});
+$q^*$: $\\mu$ = ({t['best_mu'][0]:.3f}, {t['best_mu'][1]:.3f}), $\\sigma$ = ({t['best_sigma'][0]:.3f}, {t['best_sigma'][1]:.3f}).
+"""

@@ -1,0 +1,142 @@
+"""explorer/gradio_adjustments.py: each change to Gradio is in effect on real requests, installing
+twice changes nothing, and where Gradio's internals moved (simulated here) or its version is not
+one we verified, start-up says so and Gradio keeps its own behaviour."""
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import gradio as gr
+import gradio.image_utils
+import gradio.queueing
+import gradio.utils
+import httpx
+import pytest
+from gradio import processing_utils
+from gradio.exceptions import InvalidPathError
+
+from explorer import gradio_adjustments as adjust
+
+
+@pytest.fixture
+def http(app_url):
+    with httpx.Client(base_url=app_url, timeout=120) as client:
+        yield client
+
+
+def grid_call(http: httpx.Client) -> dict:
+    """One /grid call (a 30x30 grid, ~300 KB of PNG) over plain HTTP: its output file's payload."""
+    event_id = http.post("/gradio_api/call/grid", json={"data": [0.0, 0.0, 6.0, 30, "linear"]}).json()["event_id"]
+    stream = http.get(f"/gradio_api/call/grid/{event_id}").text
+    assert stream.startswith("event: complete"), stream[:300]
+    return json.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])[0]
+
+
+def test_identical_answers_at_once_are_never_served_half_written(http):
+    """Many people asking for the same picture at the same moment: while the server answers them,
+    the cached file they are all sent is never seen incomplete (Gradio's own save rewrites it in place)."""
+    first = grid_call(http)
+    path = Path(first["path"])
+    expected = path.read_bytes()
+    partial_reads, stop = [], threading.Event()
+
+    def read_while_answering():
+        while not stop.is_set():
+            data = path.read_bytes()
+            if data != expected:
+                partial_reads.append(len(data))
+
+    reader = threading.Thread(target=read_while_answering)
+    reader.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            payloads = list(pool.map(lambda _: grid_call(http), range(40)))
+    finally:
+        stop.set()
+        reader.join()
+    assert {p["path"] for p in payloads} == {first["path"]}, "identical answers share one cached file"
+    assert partial_reads == []
+    assert http.get(first["url"]).content == expected
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no staging files left behind"
+
+
+def test_installing_again_never_wraps_a_wrapper():
+    """Gradio's reload mode re-imports the module: the replacements still call Gradio's originals."""
+    assert adjust.install() == dict.fromkeys(adjust.ADJUSTMENTS)
+    assert adjust.install() == dict.fromkeys(adjust.ADJUSTMENTS)
+    assert gradio.utils.error_payload is gradio.queueing.error_payload is adjust.error_payload_for_bad_files
+    assert adjust.error_payload_for_bad_files.__wrapped__.__module__ == "gradio.utils"
+    assert adjust.save_pil_to_cache_atomically.__wrapped__.__module__ == "gradio.processing_utils"
+    assert gradio.utils.error_payload(InvalidPathError("/etc/passwd"), False) == {
+        "error": adjust.FOREIGN_FILE, "duration": 10, "visible": True, "title": "Error"}
+    assert gradio.utils.error_payload(ValueError("/srv/secret"), False) == {"error": None}
+
+
+@pytest.fixture
+def gradio_as_found(monkeypatch):
+    """Gradio's functions as it ships them, restored after the test (with ours installed again)."""
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", adjust.save_pil_to_cache_atomically.__wrapped__)
+    original = adjust.error_payload_for_bad_files.__wrapped__
+    monkeypatch.setattr(gradio.utils, "error_payload", original)
+    monkeypatch.setattr(gradio.queueing, "error_payload", original)
+    return original
+
+
+def test_a_moved_internal_is_named_at_start_up_and_left_alone(gradio_as_found, monkeypatch, caplog):
+    """As if a Gradio release had the queue build its own error payloads, and the image components
+    save through another function: those adjustments stay out, with a warning naming them."""
+    def queue_error_payload(error, show_error):
+        return {"error": None}
+
+    def save_image(y, cache_dir, format="webp"):
+        return str(y)
+
+    monkeypatch.setattr(gradio.queueing, "error_payload", queue_error_payload)
+    monkeypatch.setattr(gradio.image_utils, "save_image", save_image)
+    with caplog.at_level(logging.WARNING, logger="explorer"):
+        outcome = adjust.install()
+    assert outcome["messages for refused file payloads"] == "queueing no longer uses utils.error_payload"
+    assert outcome["atomic image saves"] == "image_utils.save_image no longer calls processing_utils.save_pil_to_cache"
+    assert gradio.utils.error_payload is gradio_as_found and gradio.queueing.error_payload is queue_error_payload
+    assert processing_utils.save_pil_to_cache is adjust.save_pil_to_cache_atomically.__wrapped__
+    warned = caplog.text
+    assert "'messages for refused file payloads' not installed" in warned and "'atomic image saves' not installed" in warned
+
+
+def test_a_changed_signature_is_refused(gradio_as_found, monkeypatch):
+    def save_pil_to_cache(img, cache_dir, format="webp"):
+        return ""
+
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", save_pil_to_cache)
+    assert adjust.atomic_image_saves() == "processing_utils.save_pil_to_cache no longer takes (img, cache_dir, name, format)"
+    assert processing_utils.save_pil_to_cache is save_pil_to_cache
+
+
+def test_a_gradio_version_outside_the_verified_range_is_named(monkeypatch, caplog):
+    monkeypatch.setattr(gr, "__version__", "7.0.0")
+    with caplog.at_level(logging.WARNING, logger="explorer"):
+        adjust.install()
+    assert "Gradio 7.0.0 is outside the versions" in caplog.text
+
+
+def test_the_served_blocks_check_is_tied_to_has_launched(monkeypatch):
+    def check_everything(path, check_in_upload_folder):
+        raise InvalidPathError(str(path))
+
+    monkeypatch.setattr(processing_utils, "_check_allowed", check_everything)
+    assert "no longer decides by Blocks.has_launched" in adjust.served_blocks_check_file_paths()
+
+
+def test_the_protective_settings_can_be_lowered_but_not_raised():
+    """launch() and mount_gradio_app() assign these from their own arguments: what each assignment leaves."""
+    with adjust.ExplorerBlocks() as blocks:
+        gr.Markdown("a page")
+    blocks.max_file_size, blocks.state_session_capacity, blocks.show_error = None, 10_000, True
+    assert (blocks.max_file_size, blocks.state_session_capacity, blocks.show_error) == (
+        adjust.MAX_FILE_SIZE, adjust.SESSION_CAPACITY, False)
+    blocks.max_file_size, blocks.state_session_capacity = 1024, 10
+    assert (blocks.max_file_size, blocks.state_session_capacity) == (1024, 10)
+    assert not blocks.has_launched
+    blocks.is_running = True  # what serving it, by launch() or mounted, sets
+    assert blocks.has_launched

@@ -1,0 +1,70 @@
+"""The ELBO taken apart for one digit: every term the explorer's ELBO tab and /elbo show.
+
+    log p(x) >= ELBO = E_q[log p(x|z)] - D_KL(q(z|x) || p(z))
+
+The reconstruction term is estimated with L reparameterized samples, the KL is exact,
+the IWAE bound uses K importance samples, and log p(x) comes from quadrature
+(vae.likelihood), so the gap and its two parts are known exactly too.
+"""
+import math
+
+import torch
+
+from vae.likelihood import BestGaussian, CoarseGrid, best_gaussian, log_marginal_quadrature
+from vae.model import IMAGE_PIXELS, VAE, iwae_bound, kl_divergence, log_bernoulli, reparameterize, std_dev
+
+
+@torch.inference_mode()
+def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coarse: CoarseGrid | None = None,
+                 log_px: float | None = None, best: BestGaussian | None = None) -> dict:
+    """Every term of the ELBO for one digit x [1, 1, 28, 28], beside log p(x) itself, in nats.
+
+    - reconstruction: E_q[log p(x|z)] estimated with L samples z = mu + sigma * eps (the
+      reparameterization trick), with its Monte-Carlo standard error;
+    - kl: D_KL(q(z|x) || p(z)) in closed form; elbo = reconstruction - kl;
+    - iwae: the K-sample importance-weighted bound, between the ELBO and log p(x);
+    - log_px: log p(x) itself, by quadrature over the 2-D latent plane, so
+      gap = log_px - elbo = D_KL(q(z|x) || p(z|x)) is known too;
+    - the gap split in two by the best diagonal Gaussian q* for this digit (`best_gaussian`):
+      approximation_gap = KL(q* || p(z|x)), amortization_gap = ELBO(q*) - elbo.
+    Samples come from a generator seeded with `seed`, so a request is reproducible. `log_px`
+    and `best` (from `best_gaussian`) may be passed in when already known (they depend on x
+    only), else they are computed.
+    """
+    mu, logvar = model.encode(x)
+    generator = torch.Generator().manual_seed(seed)
+    eps = torch.randn(L, *mu.shape, generator=generator)
+    z = reparameterize(mu, logvar, eps)  # [L, 1, 2]
+    per_sample = log_bernoulli(x.reshape(1, IMAGE_PIXELS), model.decode_logits(z))[:, 0]  # [L]
+    reconstruction = per_sample.mean().item()
+    stderr = per_sample.std().item() / math.sqrt(L) if L > 1 else float("nan")
+    kl = kl_divergence(mu, logvar)[0].item()
+    # iwae_bound draws from torch's global generator: fork it so the seed holds and nobody else's stream moves.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        iwae = iwae_bound(model, x, K=K)[0].item()
+    if log_px is None:
+        log_px = log_marginal_quadrature(model, x, coarse=coarse)[0].item()
+    if best is None:
+        best = best_gaussian(model, x, log_px, coarse=coarse)
+    elbo = reconstruction - kl
+    return {
+        "mu": mu[0].tolist(),
+        "sigma": std_dev(logvar[0]).tolist(),
+        "L": L,
+        "K": K,
+        "seed": seed,
+        "reconstruction": reconstruction,
+        "reconstruction_stderr": stderr,
+        "kl": kl,
+        "elbo": elbo,
+        "iwae": iwae,
+        "log_px": log_px,
+        "gap": log_px - elbo,
+        "best_mu": best.mu.tolist(),
+        "best_sigma": best.sigma.tolist(),
+        "approximation_gap": best.kl,
+        "amortization_gap": log_px - best.kl - elbo,
+        "z_samples": z[:, 0].tolist(),
+        "log_px_given_z": per_sample.tolist(),
+    }
