@@ -12,6 +12,7 @@ temporary copy of the repository, so that the edit that makes it reload touches 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -41,8 +42,9 @@ class Server:
     def __init__(self, command: list[str], url: str, cwd: Path, log: Path):
         self.url, self.log = url, log
         env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": url.split(":")[2].split("/")[0]}
+        # A process group of its own, so that stop() reaches the processes it starts.
         self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
 
     def wait_until_up(self, seconds: float = 240) -> "Server":
         deadline = time.time() + seconds
@@ -57,11 +59,16 @@ class Server:
         raise AssertionError(f"no answer from {self.url} within {seconds} s:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        self.process.terminate()
+        """Stop the server and every process it started: `gradio app.py` serves from a child process."""
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever of the group still runs
+        except ProcessLookupError:
+            pass
 
 
 def upload_too_big(url: str) -> httpx.Response:
