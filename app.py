@@ -87,6 +87,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             with gr.Column(scale=3):
                 grid_img = gr.Image(first["grid"], label="Decoded grid (click a cell to centre on it)", elem_id="grid",
                                     format="png", interactive=False, buttons=["download", "fullscreen"])
+                grid_note = gr.Markdown(h.window_note(0.0, 0.0, 6.0), elem_id="grid_note")
             with gr.Column(scale=2):
                 with gr.Row():
                     grid_z1, grid_z2 = latent_slider(0.0, "centre z1", "grid_z1"), latent_slider(0.0, "centre z2", "grid_z2")
@@ -167,7 +168,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                                                 interactive=False)
                         with gr.Accordion("All terms as JSON", open=False):
                             elbo_json = gr.JSON(label="terms (nats)", elem_id="elbo_json")
-        gr.Markdown(text.ELBO_READING, latex_delimiters=text.LATEX)
+        gr.Markdown(text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL), latex_delimiters=text.LATEX)
 
     # ------------------------------------------------------------ the API
     # Each endpoint reads hidden inputs without bounds, so every value reaches the checks in
@@ -206,10 +207,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # Manifold
     grid_inputs = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
-    grid_outputs = [grid_z1, grid_z2, grid_span, grid_img, grid_map_img]
+    grid_outputs = [grid_z1, grid_z2, grid_span, grid_img, grid_map_img, grid_note]
     gr.on([c.input for c in grid_inputs], h.grid, grid_inputs, grid_img, **LATEST_ONLY, **NOT_IN_API)
-    gr.on([grid_z1.input, grid_z2.input, grid_span.input], h.grid_map, [grid_z1, grid_z2, grid_span], grid_map_img,
-          **LATEST_ONLY, **NOT_IN_API)
+    gr.on([grid_z1.input, grid_z2.input, grid_span.input], h.grid_window, [grid_z1, grid_z2, grid_span],
+          [grid_map_img, grid_note], **LATEST_ONLY, **NOT_IN_API)
     for button, move in ((zoom_in, h.grid_move(0, 0, 1 / 1.5)), (zoom_out, h.grid_move(0, 0, 1.5)),
                          (pan_left, h.grid_move(-1, 0, 1)), (pan_right, h.grid_move(1, 0, 1)),
                          (pan_up, h.grid_move(0, 1, 1)), (pan_down, h.grid_move(0, -1, 1))):
@@ -227,13 +228,16 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     ends = [a1, a2, b1, b2]
     gr.on([s.input for s in ends + [steps]], h.interpolate, ends + [steps], interp_img, **LATEST_ONLY, **NOT_IN_API)
     gr.on([s.input for s in ends + [steps]], h.interpolation_map, ends + [steps], interp_map, **LATEST_ONLY, **NOT_IN_API)
-    interp_outputs = ends + [interp_img, interp_map]
+    interp_outputs = ends + [interp_img, interp_map, pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
         pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends + [steps], interp_outputs,
                    **NO_PROGRESS, **NOT_IN_API)
         my_digit.click(lambda p, *v, w=which: h.endpoint_from_my_digit(p, *v, w), [my_posterior] + ends + [steps],
                        interp_outputs, **NO_PROGRESS, **NOT_IN_API)
     interp_map.select(h.interpolation_click, [click_sets] + ends + [steps], interp_outputs, **NO_PROGRESS, **NOT_IN_API)
+    # An end moved by hand is no longer the test digit its picker names.
+    gr.on([a1.input, a2.input], None, None, pick_a, js="() => null")
+    gr.on([b1.input, b2.input], None, None, pick_b, js="() => null")
 
     # ELBO anatomy: L and K update live too; always_last keeps at most one recomputation waiting.
     elbo_settings = [elbo_L, elbo_K, elbo_seed]
@@ -241,8 +245,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     busy = dict(show_progress="minimal", **NOT_IN_API)
     elbo_tab.select(h.elbo_tab_opened, elbo_pixels, elbo_outputs, **busy)
     elbo_digit.input(h.elbo_pick, [elbo_digit] + elbo_settings, elbo_outputs, **busy)
-    elbo_upload_img.upload(h.elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs, **busy)
-    elbo_my_digit.click(h.elbo_my_digit, [my_pixels] + elbo_settings, elbo_outputs, **busy)
+    elbo_upload_img.upload(h.elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
+    elbo_my_digit.click(h.elbo_my_digit, [my_pixels] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
     gr.on([elbo_L.input, elbo_K.input, elbo_seed.submit], h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],
           trigger_mode="always_last", **busy)
     elbo_resample.click(lambda: random.randrange(2**31), None, elbo_seed, **NO_PROGRESS, **NOT_IN_API).then(

@@ -9,6 +9,7 @@ Public functions are the API endpoints (decode, reconstruct, grid, sample, inter
 elbo) and the page's events. Bad input raises gr.Error carrying the message of
 vae.inputs or vae.preprocess, which the page shows as a toast and the API as its error.
 """
+import json
 import random
 import threading
 from functools import lru_cache, wraps
@@ -23,14 +24,15 @@ from PIL import Image
 from explorer.text import elbo_table
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
-from vae.likelihood import (BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid, log_marginal_quadrature,
-                            posterior_on_square, true_posterior)
+from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
+                            log_marginal_quadrature, posterior_on_square, true_posterior)
 from vae.model import load_model, std_dev
 from vae.preprocess import ImageError, open_image, prepare_image
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = ROOT / "checkpoints" / "vae.pt"
 LATENTS = ROOT / "checkpoints" / "test_latents.pt"
+METRICS = json.loads((ROOT / "checkpoints" / "metrics.json").read_text())  # the test-set figures of vae.evaluate
 
 # One thread per request: two requests then run side by side on two cores instead of
 # four threads fighting over them.
@@ -43,6 +45,7 @@ MAP = draw.MapFrame()
 Z_RANGE = MAP.half
 BEST_Q = (0, 150, 60)  # green: q*, the best diagonal Gaussian, on the ELBO tab's map
 SAMPLE_DOTS = (30, 30, 200)  # blue: the reparameterized samples on the ELBO tab's map
+DIGIT_REGION = 4.0  # |z| beyond this: p(z) puts < 1e-4 of its mass there, and hardly any digit is encoded there
 
 model = load_model(CHECKPOINT)
 display_model = latent.display_decoder(model)  # pictures only; every number uses `model`
@@ -87,9 +90,13 @@ def slider_value(z: float) -> float:
     return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
 
 
-def clicked_z(evt: gr.SelectData) -> tuple[float, float]:
-    """The latent point under a click on a latent map, as the sliders can show it."""
-    z = MAP.px_to_z(np.array(evt.index, dtype=np.float64))
+def clicked_z(evt: gr.SelectData) -> tuple[float, float] | None:
+    """The latent point under a click on a latent map, as the sliders can show it; None for a click
+    beside the plot (the legend, the ticks), which points at no z."""
+    (x, y), (left, top, right, bottom) = evt.index, MAP.box
+    if not (left <= x <= right and top <= y <= bottom):
+        return None
+    z = MAP.px_to_z(np.array([x, y], dtype=np.float64))
     return slider_value(z[0]), slider_value(z[1])
 
 
@@ -124,8 +131,10 @@ def explorer_map(z1: float, z2: float) -> Image.Image:
 
 
 def explorer_click(evt: gr.SelectData):
-    z1, z2 = clicked_z(evt)
-    return z1, z2, decode(z1, z2), explorer_map(z1, z2)
+    z = clicked_z(evt)
+    if z is None:
+        return (gr.skip(),) * 4
+    return *z, decode(*z), explorer_map(*z)
 
 
 # ---------------------------------------------------------------- reconstruct
@@ -205,8 +214,22 @@ def grid_map(z1: float, z2: float, span: float) -> Image.Image:
     return map_with_overlay(lambda im: draw.draw_box(im, MAP, (z1 - half, z2 - half), (z1 + half, z2 + half)))
 
 
+def window_note(z1: float, z2: float, span: float) -> str:
+    """What the page says under the grid when its window reaches where no digit lives."""
+    if max(abs(z1), abs(z2)) + span / 2 <= DIGIT_REGION:
+        return ""
+    outside = int((np.abs(test_mu) > DIGIT_REGION).any(axis=1).sum())
+    return (f"Part of this window lies beyond |z| = {DIGIT_REGION:g}, where the prior puts almost no mass (under "
+            f"1 in 10,000) and the encoder puts {outside} of the {len(test_mu):,} test digits: the decoder was hardly "
+            "ever taught to draw there, so what it draws at the edge need not look like a digit.")
+
+
+def grid_window(z1: float, z2: float, span: float) -> tuple[Image.Image, str]:
+    return grid_map(z1, z2, span), window_note(z1, z2, span)
+
+
 def grid_view(z1, z2, span, n, spacing):
-    return z1, z2, span, grid(z1, z2, span, n, spacing), grid_map(z1, z2, span)
+    return z1, z2, span, grid(z1, z2, span, n, spacing), *grid_window(z1, z2, span)
 
 
 def grid_move(dz1: float, dz2: float, zoom: float):
@@ -230,8 +253,10 @@ def grid_click(z1, z2, span, n, spacing, evt: gr.SelectData):
 
 
 def grid_map_click(span, n, spacing, evt: gr.SelectData):
-    z1, z2 = clicked_z(evt)
-    return grid_view(z1, z2, span, n, spacing)
+    z = clicked_z(evt)
+    if z is None:
+        return (gr.skip(),) * 6
+    return grid_view(*z, span, n, spacing)
 
 
 # ---------------------------------------------------------------- samples and interpolation
@@ -287,15 +312,18 @@ def test_digit_mu(index: int) -> tuple[float, float]:
     return slider_value(mu[0]), slider_value(mu[1])
 
 
-def move_endpoint(z: tuple[float, float] | None, a1, a2, b1, b2, steps, which: str):
-    """Set end A or B of the interpolation to z (None leaves both); the four sliders and the new views."""
-    if z is not None:
-        a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
-    return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps)
+def move_endpoint(z: tuple[float, float], a1, a2, b1, b2, steps, which: str, picked: int | None = None):
+    """Set end A or B of the interpolation to z: the four sliders, the new views, and the A and B
+    test-digit pickers, the moved end's showing `picked` (None: z is not a test digit's)."""
+    a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
+    pickers = (picked, gr.skip()) if which == "A" else (gr.skip(), picked)
+    return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps), *pickers
 
 
 def endpoint_from_digit(index, a1, a2, b1, b2, steps, which: str):
-    return move_endpoint(None if index is None else test_digit_mu(index), a1, a2, b1, b2, steps, which)
+    if index is None:
+        return (gr.skip(),) * 8
+    return move_endpoint(test_digit_mu(index), a1, a2, b1, b2, steps, which, picked=int(index))
 
 
 def endpoint_from_my_digit(post, a1, a2, b1, b2, steps, which: str):
@@ -305,7 +333,10 @@ def endpoint_from_my_digit(post, a1, a2, b1, b2, steps, which: str):
 
 
 def interpolation_click(which, a1, a2, b1, b2, steps, evt: gr.SelectData):
-    return move_endpoint(clicked_z(evt), a1, a2, b1, b2, steps, which)
+    z = clicked_z(evt)
+    if z is None:
+        return (gr.skip(),) * 8
+    return move_endpoint(z, a1, a2, b1, b2, steps, which)
 
 
 # ---------------------------------------------------------------- ELBO anatomy
@@ -401,7 +432,7 @@ def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int):
     image = base.copy()
     draw.draw_points(image, frame, z[:200], colour=SAMPLE_DOTS)
     decodes = latent.decode_images(display_model, z[:16])
-    return elbo_table(terms), terms, image, draw.sample_sheet(decodes), digit_image(pixels)
+    return elbo_table(terms, TOL), terms, image, draw.sample_sheet(decodes), digit_image(pixels)
 
 
 def elbo_pick(index, L, K, seed):
@@ -413,16 +444,18 @@ def elbo_pick(index, L, K, seed):
 
 @user_errors
 def elbo_upload(image: str | None, L, K, seed):
+    """The ELBO tab for an uploaded digit; its test-digit picker is cleared, as it shows none of them."""
     if image is None:
-        return (None,) * 6
+        return (gr.skip(),) * 7
     pixels = uploaded_pixels(image)
-    return pixels, *elbo_view(pixels, L, K, seed)
+    return pixels, *elbo_view(pixels, L, K, seed), None
 
 
 def elbo_my_digit(pixels, L, K, seed):
+    """The ELBO tab for the digit of the Reconstruct tab; its test-digit picker is cleared."""
     if pixels is None:
         raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
-    return pixels, *elbo_view(pixels, L, K, seed)
+    return pixels, *elbo_view(pixels, L, K, seed), None
 
 
 FIRST_ELBO = dict(index=0, L=10, K=1000, seed=0)  # the ELBO tab's first view, as its controls start

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from vae.anatomy import elbo_anatomy
+from vae.likelihood import BestGaussian
 from vae.model import VAE, elbo
 
 
@@ -39,3 +40,15 @@ def test_elbo_anatomy_terms_are_consistent(model):
     assert given["log_px"] == t["log_px"] + 1.0 and given["gap"] == pytest.approx(t["gap"] + 1.0)
     # IWAE with many samples is close to the exact log p(x)
     assert elbo_anatomy(model, x, L=1, K=5000, seed=0)["iwae"] == pytest.approx(t["log_px"], abs=0.1)
+
+
+def test_the_iwae_standard_error_is_the_spread_of_the_estimate(model):
+    """The ± shown beside IWAE is what one K-sample estimate wobbles by from seed to seed."""
+    torch.manual_seed(2)
+    x = torch.rand(1, 1, 28, 28).round()
+    known = dict(log_px=0.0, best=BestGaussian(torch.zeros(2), torch.ones(2), 0.0))  # not what this test is about
+    runs = [elbo_anatomy(model, x, L=1, K=50, seed=seed, **known) for seed in range(40)]
+    spread = np.std([r["iwae"] for r in runs])
+    stderr = np.mean([r["iwae_stderr"] for r in runs])
+    assert 0.5 * spread < stderr < 2 * spread
+    assert np.isnan(elbo_anatomy(model, x, L=1, K=1, seed=0, **known)["iwae_stderr"])

@@ -10,7 +10,7 @@ gr = pytest.importorskip("gradio")
 from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from explorer import handlers as h  # noqa: E402
+from explorer import handlers as h, text  # noqa: E402
 from vae import draw, inputs, latent  # noqa: E402
 
 ENDPOINTS = {"/decode", "/reconstruct", "/grid", "/sample", "/interpolate", "/elbo"}
@@ -69,6 +69,20 @@ def test_clicking_the_map_moves_the_sliders_there():
     assert image.size == h.BASE_MAP.size and np.any(np.asarray(image) != np.asarray(h.BASE_MAP))
 
 
+def is_skip(update) -> bool:
+    return isinstance(update, dict) and update.get("__type__") == "update" and len(update) == 1
+
+
+def test_a_click_beside_the_plot_moves_nothing():
+    """The legend, the ticks and the margins point at no z: clicking them leaves every view as it is."""
+    left, top, right, bottom = h.MAP.box
+    legend, tick_labels = select(right + 20, top + 30), select(left - 20, (top + bottom) / 2)
+    for click in (legend, tick_labels):
+        assert all(map(is_skip, h.explorer_click(click)))
+        assert all(map(is_skip, h.grid_map_click(6.0, 20, "linear", click)))
+        assert all(map(is_skip, h.interpolation_click("A", 0.0, 0.0, 1.0, 1.0, 4, click)))
+
+
 def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
     prepared, recon, post = h.reconstruct(one_png)
     assert prepared.shape == recon.shape == (112, 112)
@@ -118,7 +132,7 @@ def test_grid_image_and_recentre_by_click():
     layout = draw.grid_layout(5)
     assert image.width == layout.left + 5 * layout.cell + 4 * layout.gap + draw.GRID_MARGINS["right"]
     pitch = layout.cell + layout.gap
-    z1, z2, span, grid, window = h.grid_click(0.0, 0.0, 4.0, 5, "linear", select(layout.left + 4 * pitch + 3, layout.top + 3))
+    z1, z2, span, grid, window, note = h.grid_click(0.0, 0.0, 4.0, 5, "linear", select(layout.left + 4 * pitch + 3, layout.top + 3))
     assert (z1, z2, span) == (2.0, 2.0, 4.0)  # the top-right cell of a 4-wide grid around 0
     z1, z2, span, *_ = h.grid_move(0, 0, 1 / 1.5)(1.0, 1.0, 3.0, 5, "linear")
     assert (z1, z2, span) == (1.0, 1.0, 2.0)
@@ -146,12 +160,16 @@ def test_sample_and_interpolate_shapes():
 
 
 def test_interpolation_endpoints_from_test_digits_and_clicks():
-    a1, a2, b1, b2, strip, path = h.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, 4, "A")
+    a1, a2, b1, b2, strip, path, pick_a, pick_b = h.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, 4, "A")
     assert (a1, a2) == h.test_digit_mu(5) and (b1, b2) == (1.0, 1.0)
     assert strip.shape == (84, 4 * 84 + 3 * 2)
+    assert pick_a == 5 and is_skip(pick_b)
     x, y = h.MAP.z_to_px(np.array([-2.0, 3.0]))
-    a1, a2, b1, b2, *_ = h.interpolation_click("B", 0.5, 0.5, 1.0, 1.0, 4, select(x, y))
+    a1, a2, b1, b2, strip, path, pick_a, pick_b = h.interpolation_click("B", 0.5, 0.5, 1.0, 1.0, 4, select(x, y))
     assert (a1, a2) == (0.5, 0.5) and (b1, b2) == pytest.approx((-2.0, 3.0), abs=0.02)
+    assert is_skip(pick_a) and pick_b is None, "B is no longer the test digit its picker named"
+    mine = h.endpoint_from_my_digit({"mu": [1.234, -0.5], "sigma": [0.1, 0.1]}, 0.0, 0.0, 1.0, 1.0, 4, "A")
+    assert mine[:2] == (1.23, -0.5) and mine[6] is None and is_skip(mine[7])
     with pytest.raises(gr.Error, match="Reconstruct tab"):
         h.endpoint_from_my_digit(None, 0, 0, 1, 1, 4, "A")
 
@@ -243,3 +261,22 @@ def test_readme_api_example_runs_as_written(app_url, one_png, tmp_path, monkeypa
     exec(code.replace("http://127.0.0.1:7860/", app_url), {})
     approximation, amortization = map(float, capsys.readouterr().out.split()[-2:])  # the example's last line
     assert approximation >= 0 and np.isfinite(amortization)
+
+
+def test_the_page_says_when_the_grid_leaves_the_digits():
+    assert h.window_note(0.0, 0.0, 6.0) == ""
+    note = h.window_note(0.0, 0.0, 9.0)
+    assert "beyond |z| = 4" in note and "of the 10,000 test digits" in note
+    *_, note_after_zoom_out = h.grid_move(0, 0, 1.5)(0.0, 0.0, 6.0, 5, "linear")
+    assert note_after_zoom_out == note
+
+
+def test_the_elbo_tab_says_what_is_true_of_iwae():
+    """IWAE is an estimate with a ±, a bound only on average; the text gives the test set's figure and
+    names a digit where no K helps, and that digit's numbers bear it out."""
+    _, numbers, terms, *_ = h.elbo_pick(8, 10, 1000, 0)
+    assert f"{terms['iwae']:.2f}** ± {terms['iwae_stderr']:.2f}" in numbers and "a bound on average" in numbers
+    assert terms["amortization_gap"] > 10 and terms["log_px"] - terms["iwae"] > 10  # digit #8: IWAE far below log p(x)
+    reading = text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL)
+    assert f"{h.METRICS['iwae_gap']:.2f} nats below it on average" in reading and "test digit #8" in reading
+    assert "reaches" not in reading and "seed text" not in text.ELBO_INTRO

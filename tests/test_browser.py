@@ -165,3 +165,65 @@ def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
     assert sheet.shape == (3 * 500, 2 * 700, 3)  # five 1400x1000 tabs at half size, two to a row
     for row, col in ((0, 0), (0, 1), (1, 0), (1, 1), (2, 0)):
         assert sheet[row * 500:(row + 1) * 500, col * 700:(col + 1) * 700].std() > 20, (row, col)
+
+
+def click_map_at(page, elem_id: str, x: float, y: float) -> None:
+    """Click a latent map where pixel (x, y) of its picture is shown (the picture is scaled to fit)."""
+    box = page.locator(f"#{elem_id} img").bounding_box()
+    width, height = h.MAP.size
+    page.mouse.click(box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height)
+
+
+def picker_text(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} input").input_value()
+
+
+def test_a_click_on_the_legend_moves_nothing_and_a_click_on_the_plot_does(page):
+    left, top, right, bottom = h.MAP.box
+    click_map_at(page, "latent_map", right + 30, top + 40)  # the legend's "1"
+    page.wait_for_timeout(1500)
+    assert (number(page, "z1"), number(page, "z2")) == (0.0, 0.0)
+    x, y = h.MAP.z_to_px(np.array([2.0, -1.0]))
+    click_map_at(page, "latent_map", x, y)
+    page.wait_for_function("() => parseFloat(document.querySelector('#z1 input[type=number]').value) > 1.5")
+    assert number(page, "z1") == pytest.approx(2.0, abs=0.1) and number(page, "z2") == pytest.approx(-1.0, abs=0.1)
+
+
+def test_pickers_do_not_name_a_test_digit_that_is_no_longer_shown(page, tmp_path):
+    open_tab(page, "Sample & interpolate")
+    assert picker_text(page, "interp_pick_b").startswith("test digit #1")
+    page.locator("#interp_click_sets").get_by_text("B", exact=True).click()
+    x, y = h.MAP.z_to_px(np.array([-2.0, 2.0]))
+    click_map_at(page, "interp_map", x, y)
+    page.wait_for_function("() => document.querySelector('#interp_pick_b input').value === ''")
+    assert number(page, "interp_b1") == pytest.approx(-2.0, abs=0.1)
+    assert picker_text(page, "interp_pick_a").startswith("test digit #0"), "A did not move"
+
+    drag(page, "interp_a1", 40)  # moving A by hand: A no longer is test digit #0
+    page.wait_for_function("() => document.querySelector('#interp_pick_a input').value === ''")
+
+    open_tab(page, "ELBO anatomy")
+    page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #0')")
+    photo = tmp_path / "digit.jpg"
+    photo.write_bytes(photo_of(h.test_images[5]))
+    page.locator("#elbo_upload input[type=file]").set_input_files(str(photo))
+    page.wait_for_function("() => document.querySelector('#elbo_digit input').value === ''")
+
+
+def test_zooming_the_manifold_out_says_where_digits_end(page):
+    open_tab(page, "Manifold")
+    assert page.locator("#grid_note").inner_text().strip() == ""
+    old = src(page, "grid")
+    page.locator("#zoom_out").click()
+    wait_for_new_image(page, "grid", old)
+    page.wait_for_function("() => document.querySelector('#grid_note').innerText.includes('beyond |z| = 4')")
+
+
+def test_the_elbo_tab_calls_iwae_an_estimate_with_its_spread(page):
+    open_tab(page, "ELBO anatomy")
+    page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
+                           " return t.includes('a bound on average') && !t.includes('Computing'); }")
+    row = page.locator("#elbo_numbers tr", has_text="IWAE").inner_text()
+    assert "±" in row, row
+    body = page.locator("body").inner_text()
+    assert f"{h.METRICS['iwae_gap']:.2f} nats below it on average" in body and "seed text" not in body

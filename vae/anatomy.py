@@ -11,7 +11,7 @@ import math
 import torch
 
 from vae.likelihood import BestGaussian, CoarseGrid, best_gaussian, log_marginal_quadrature
-from vae.model import IMAGE_PIXELS, VAE, iwae_bound, kl_divergence, log_bernoulli, reparameterize, std_dev
+from vae.model import IMAGE_PIXELS, VAE, iwae_log_weights, kl_divergence, log_bernoulli, reparameterize, std_dev
 
 
 @torch.inference_mode()
@@ -22,7 +22,8 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
     - reconstruction: E_q[log p(x|z)] estimated with L samples z = mu + sigma * eps (the
       reparameterization trick), with its Monte-Carlo standard error;
     - kl: D_KL(q(z|x) || p(z)) in closed form; elbo = reconstruction - kl;
-    - iwae: the K-sample importance-weighted bound, between the ELBO and log p(x);
+    - iwae: the K-sample importance-weighted estimate, with its standard error: a bound on log p(x)
+      in expectation, so one estimate may land a little above it, as any Monte-Carlo figure can;
     - log_px: log p(x) itself, by quadrature over the 2-D latent plane, so
       gap = log_px - elbo = D_KL(q(z|x) || p(z|x)) is known too;
     - the gap split in two by the best diagonal Gaussian q* for this digit (`best_gaussian`):
@@ -39,10 +40,15 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
     reconstruction = per_sample.mean().item()
     stderr = per_sample.std().item() / math.sqrt(L) if L > 1 else float("nan")
     kl = kl_divergence(mu, logvar)[0].item()
-    # iwae_bound draws from torch's global generator: fork it so the seed holds and nobody else's stream moves.
+    # The IWAE samples come from torch's global generator: fork it so the seed holds and nobody else's stream moves.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        iwae = iwae_bound(model, x, K=K)[0].item()
+        log_w = iwae_log_weights(model, x, K=K)[:, 0]
+    iwae = (torch.logsumexp(log_w, dim=0) - math.log(K)).item()
+    # The estimate is the log of a mean of K weights: its standard error is, to first order,
+    # the weights' relative spread over sqrt(K) (the delta method).
+    w = (log_w - log_w.max()).exp()
+    iwae_stderr = (w.std() / w.mean()).item() / math.sqrt(K) if K > 1 else float("nan")
     if log_px is None:
         log_px = log_marginal_quadrature(model, x, coarse=coarse)[0].item()
     if best is None:
@@ -59,6 +65,7 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
         "kl": kl,
         "elbo": elbo,
         "iwae": iwae,
+        "iwae_stderr": iwae_stderr,
         "log_px": log_px,
         "gap": log_px - elbo,
         "best_mu": best.mu.tolist(),
