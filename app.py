@@ -26,6 +26,7 @@ Z = h.Z_RANGE
 NO_PROGRESS = dict(show_progress="hidden")
 NOT_IN_API = dict(api_visibility="private")  # the page's own events; the API is the named endpoints below
 LATEST_ONLY = dict(trigger_mode="always_last", show_progress="hidden")  # while dragging, only the newest value counts
+PICTURE_BUTTONS = ["download", "fullscreen"]  # not Gradio's default "share": there is nowhere to share to
 
 # Gradio's sketchpad starts with no tool selected; pick the brush so the user can just draw.
 SELECT_BRUSH = """() => setTimeout(() => {
@@ -76,8 +77,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                 with gr.Row():
                     prepared = digit_output("prepared", "Input x (28×28)")
                     reconstruction = digit_output("reconstruction", "Reconstruction")
-                posterior = gr.JSON(label="q(z|x): posterior mean μ and standard deviation σ", elem_id="posterior",
-                                    open=True, max_height=220)
+                posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
                 gr.Markdown(text.RECONSTRUCT, latex_delimiters=text.LATEX)
             with gr.Column(scale=3):
                 rec_map = map_image("rec_map", "Where your digit lands")
@@ -86,7 +86,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
         with gr.Row():
             with gr.Column(scale=3):
                 grid_img = gr.Image(first["grid"], label="Decoded grid (click a cell to centre on it)", elem_id="grid",
-                                    format="png", interactive=False, buttons=["download", "fullscreen"])
+                                    format="png", interactive=False, buttons=PICTURE_BUTTONS)
                 grid_note = gr.Markdown(h.window_note(0.0, 0.0, 6.0), elem_id="grid_note")
             with gr.Column(scale=2):
                 with gr.Row():
@@ -117,7 +117,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     samples_seed = gr.Number(0, label="seed", precision=0, elem_id="samples_seed")
                     samples_button = gr.Button("New samples", elem_id="samples_button")
                 samples_img = gr.Image(first["samples"][0], label="Decoded prior samples", show_label=False, elem_id="samples",
-                                       format="png", interactive=False)
+                                       format="png", interactive=False, buttons=PICTURE_BUTTONS)
             with gr.Column(scale=2):
                 samples_map = map_image("samples_map", "The samples on the map", first["samples"][1])
         gr.Markdown(text.INTERPOLATION)
@@ -136,7 +136,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     steps = gr.Slider(2, inputs.STEPS_MAX, value=10, step=1, label="steps", elem_id="interp_steps")
                     click_sets = gr.Radio(["A", "B"], value="A", label="clicking the map sets", elem_id="interp_click_sets")
                 interp_img = gr.Image(first["path"][0], label="A → B", show_label=False, elem_id="interpolation", format="png",
-                                      interactive=False)
+                                      interactive=False, buttons=PICTURE_BUTTONS)
             with gr.Column(scale=2):
                 interp_map = map_image("interp_map", "The path on the map", first["path"][1])
 
@@ -161,11 +161,12 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             with gr.Column(scale=5):
                 elbo_numbers = gr.Markdown("Computing…", elem_id="elbo_numbers", latex_delimiters=text.LATEX)
                 with gr.Row():
-                    elbo_map = gr.Image(label=text.ELBO_MAP_LABEL, elem_id="elbo_map", format="png", interactive=False, scale=3)
+                    elbo_map = gr.Image(label=text.ELBO_MAP_LABEL, elem_id="elbo_map", format="png", interactive=False, scale=3,
+                                        buttons=PICTURE_BUTTONS)
                     with gr.Column(scale=2):
                         gr.Markdown(text.ELBO_SAMPLES, latex_delimiters=text.LATEX)
                         elbo_samples = gr.Image(label="decoded samples", show_label=False, elem_id="elbo_samples", format="png",
-                                                interactive=False)
+                                                interactive=False, buttons=PICTURE_BUTTONS)
                         with gr.Accordion("All terms as JSON", open=False):
                             elbo_json = gr.JSON(label="terms (nats)", elem_id="elbo_json")
         gr.Markdown(text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL), latex_delimiters=text.LATEX)
@@ -184,7 +185,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             return gr.Number(value, label=label)
 
         endpoint(h.decode, [number("z1"), number("z2")], decoded, "decode")
-        endpoint(h.reconstruct, gr.File(label="image"), [prepared, reconstruction, posterior], "reconstruct")
+        endpoint(h.reconstruct, gr.File(label="image"), [prepared, reconstruction, gr.JSON(label="posterior")], "reconstruct")
         endpoint(h.grid, [number("z1", 0.0), number("z2", 0.0), number("span", 6.0), number("n", 20),
                           gr.Textbox("linear", label="spacing")], grid_img, "grid")
         endpoint(h.sample, [number("n", 36), number("seed", 0)], samples_img, "sample")

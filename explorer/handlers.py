@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.text import elbo_table
+from explorer.text import elbo_table, posterior_text
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
@@ -169,13 +169,13 @@ def posterior_map(post: dict | None) -> Image.Image:
     return map_with_overlay(overlay)
 
 
-NOTHING_TO_RECONSTRUCT = (None, None, None, BASE_MAP, None, None)
+NOTHING_TO_RECONSTRUCT = (None, None, "", BASE_MAP, None, None)
 
 
 def reconstruction_view(pixels: np.ndarray):
-    """Everything the Reconstruct tab shows for a digit, and the digit and its q(z|x) for the other tabs."""
+    """Everything the Reconstruct tab shows for a digit (q(z|x) in words), and the digit and its q(z|x) for the other tabs."""
     prepared, recon, post = reconstruction_of(pixels)
-    return prepared, recon, post, posterior_map(post), pixels, post
+    return prepared, recon, posterior_text(post), posterior_map(post), pixels, post
 
 
 @user_errors

@@ -119,10 +119,11 @@ def test_reconstruct_errors_are_user_messages(not_an_image):
 
 def test_sketch_reconstructs_strokes_and_ignores_an_empty_canvas():
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the sketchpad sends it
-    assert h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})[:3] == (None, None, None)
+    assert h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})[:3] == (None, None, "")
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
-    prepared, recon, post, image, pixels, post_again = h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})
-    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == post_again
+    prepared, recon, shown, image, pixels, post = h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})
+    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == h.posterior_of(pixels)
+    assert f"({post['mu'][0]:.3f}, {post['mu'][1]:.3f})" in shown and f"({post['sigma'][0]:.4f}, {post['sigma'][1]:.4f})" in shown
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
     assert image.size == h.BASE_MAP.size
 

@@ -116,7 +116,13 @@ def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
     clean = h.reconstruction_of(h.test_images[3])[1]
     assert reconstruction.shape == clean.shape
     assert np.corrcoef(reconstruction.ravel(), clean.ravel())[0, 1] > 0.8
-    page.wait_for_function("() => document.querySelector('#posterior').innerText.includes('sigma')")
+    # q(z|x) as numbers, whole on the page: no JSON to scroll, sigma not cut off
+    page.wait_for_function("() => document.querySelector('#posterior').innerText.includes('standard deviation')")
+    shown = page.locator("#posterior").inner_text()
+    assert "mean" in shown and shown.count("(") >= 2
+    box = page.locator("#posterior").bounding_box()
+    assert page.evaluate("() => { const e = document.querySelector('#posterior'); return e.scrollHeight <= e.clientHeight + 1 && e.scrollWidth <= e.clientWidth + 1; }")
+    assert box["height"] < 120
 
 
 def test_clicking_the_grid_recentres_it(page):
@@ -227,3 +233,18 @@ def test_the_elbo_tab_calls_iwae_an_estimate_with_its_spread(page):
     assert "±" in row, row
     body = page.locator("body").inner_text()
     assert f"{h.METRICS['iwae_gap']:.2f} nats below it on average" in body and "seed text" not in body
+
+
+def image_buttons(page, elem_id: str) -> list[str]:
+    page.hover(f"#{elem_id} img")
+    return page.eval_on_selector_all(f"#{elem_id} button", "els => els.map(e => e.getAttribute('aria-label') || '')")
+
+
+def test_pictures_have_no_share_button_and_the_footer_no_dangling_dot(page):
+    assert page.locator("footer").inner_text().strip() == "Use via API"
+    assert "Download" in image_buttons(page, "decoded") and "Share" not in image_buttons(page, "decoded")
+    open_tab(page, "Sample & interpolate")
+    for elem_id in ("samples", "interpolation"):
+        assert "Share" not in image_buttons(page, elem_id), elem_id
+    open_tab(page, "Manifold")
+    assert "Share" not in image_buttons(page, "grid")
