@@ -35,6 +35,12 @@ SELECT_BRUSH = """() => setTimeout(() => {
 }, 400)"""
 
 
+def moved(*sliders: gr.Slider) -> list:
+    """The events of sliders set by the user: dragged or typed (input), or reset by their ↺ button,
+    which Gradio reports as a release without an input."""
+    return [event for slider in sliders for event in (slider.input, slider.release)]
+
+
 def map_image(elem_id: str, label: str, value=h.BASE_MAP) -> gr.Image:
     return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, buttons=["download"], show_label=True)
 
@@ -195,8 +201,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # ------------------------------------------------------------ events
     # Explorer: the digit and the marker follow the slider while it is dragged.
-    gr.on([z1.input, z2.input], h.decode, [z1, z2], decoded, **LATEST_ONLY, **NOT_IN_API)
-    gr.on([z1.input, z2.input], h.explorer_map, [z1, z2], latent_map, **LATEST_ONLY, **NOT_IN_API)
+    gr.on(moved(z1, z2), h.decode, [z1, z2], decoded, **LATEST_ONLY, **NOT_IN_API)
+    gr.on(moved(z1, z2), h.explorer_map, [z1, z2], latent_map, **LATEST_ONLY, **NOT_IN_API)
     latent_map.select(h.explorer_click, None, [z1, z2, decoded, latent_map], **NO_PROGRESS, **NOT_IN_API)
 
     # Reconstruct
@@ -209,8 +215,9 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # Manifold
     grid_inputs = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
     grid_outputs = [grid_z1, grid_z2, grid_span, grid_img, grid_map_img, grid_note]
-    gr.on([c.input for c in grid_inputs], h.grid, grid_inputs, grid_img, **LATEST_ONLY, **NOT_IN_API)
-    gr.on([grid_z1.input, grid_z2.input, grid_span.input], h.grid_window, [grid_z1, grid_z2, grid_span],
+    gr.on(moved(grid_z1, grid_z2, grid_span, grid_n) + [grid_spacing.input], h.grid, grid_inputs, grid_img,
+          **LATEST_ONLY, **NOT_IN_API)
+    gr.on(moved(grid_z1, grid_z2, grid_span), h.grid_window, [grid_z1, grid_z2, grid_span],
           [grid_map_img, grid_note], **LATEST_ONLY, **NOT_IN_API)
     for button, move in ((zoom_in, h.grid_move(0, 0, 1 / 1.5)), (zoom_out, h.grid_move(0, 0, 1.5)),
                          (pan_left, h.grid_move(-1, 0, 1)), (pan_right, h.grid_move(1, 0, 1)),
@@ -220,15 +227,16 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     grid_map_img.select(h.grid_map_click, [grid_span, grid_n, grid_spacing], grid_outputs, **NO_PROGRESS, **NOT_IN_API)
 
     # Samples
-    gr.on([samples_n.input, samples_seed.submit], h.sample, [samples_n, samples_seed], samples_img, **LATEST_ONLY, **NOT_IN_API)
-    gr.on([samples_n.input, samples_seed.submit], h.samples_map, [samples_n, samples_seed], samples_map, **LATEST_ONLY,
+    gr.on(moved(samples_n) + [samples_seed.submit], h.sample, [samples_n, samples_seed], samples_img, **LATEST_ONLY,
+          **NOT_IN_API)
+    gr.on(moved(samples_n) + [samples_seed.submit], h.samples_map, [samples_n, samples_seed], samples_map, **LATEST_ONLY,
           **NOT_IN_API)
     samples_button.click(h.new_seed, samples_n, [samples_seed, samples_img, samples_map], **NO_PROGRESS, **NOT_IN_API)
 
     # Interpolation
     ends = [a1, a2, b1, b2]
-    gr.on([s.input for s in ends + [steps]], h.interpolate, ends + [steps], interp_img, **LATEST_ONLY, **NOT_IN_API)
-    gr.on([s.input for s in ends + [steps]], h.interpolation_map, ends + [steps], interp_map, **LATEST_ONLY, **NOT_IN_API)
+    gr.on(moved(*ends, steps), h.interpolate, ends + [steps], interp_img, **LATEST_ONLY, **NOT_IN_API)
+    gr.on(moved(*ends, steps), h.interpolation_map, ends + [steps], interp_map, **LATEST_ONLY, **NOT_IN_API)
     interp_outputs = ends + [interp_img, interp_map, pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
         pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends + [steps], interp_outputs,
@@ -237,8 +245,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                        interp_outputs, **NO_PROGRESS, **NOT_IN_API)
     interp_map.select(h.interpolation_click, [click_sets] + ends + [steps], interp_outputs, **NO_PROGRESS, **NOT_IN_API)
     # An end moved by hand is no longer the test digit its picker names.
-    gr.on([a1.input, a2.input], None, None, pick_a, js="() => null")
-    gr.on([b1.input, b2.input], None, None, pick_b, js="() => null")
+    gr.on(moved(a1, a2), None, None, pick_a, js="() => null")
+    gr.on(moved(b1, b2), None, None, pick_b, js="() => null")
 
     # ELBO anatomy: L and K update live too; always_last keeps at most one recomputation waiting.
     elbo_settings = [elbo_L, elbo_K, elbo_seed]
@@ -248,7 +256,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     elbo_digit.input(h.elbo_pick, [elbo_digit] + elbo_settings, elbo_outputs, **busy)
     elbo_upload_img.upload(h.elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
     elbo_my_digit.click(h.elbo_my_digit, [my_pixels] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
-    gr.on([elbo_L.input, elbo_K.input, elbo_seed.submit], h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],
+    gr.on(moved(elbo_L, elbo_K) + [elbo_seed.submit], h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],
           trigger_mode="always_last", **busy)
     elbo_resample.click(lambda: random.randrange(2**31), None, elbo_seed, **NO_PROGRESS, **NOT_IN_API).then(
         h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:], **busy)

@@ -248,3 +248,38 @@ def test_pictures_have_no_share_button_and_the_footer_no_dangling_dot(page):
         assert "Share" not in image_buttons(page, elem_id), elem_id
     open_tab(page, "Manifold")
     assert "Share" not in image_buttons(page, "grid")
+
+
+def reset(page, elem_id: str) -> None:
+    page.locator(f"#{elem_id} button[aria-label='Reset to default value']").click()
+
+
+def test_resetting_a_slider_moves_what_it_drives(page):
+    x, y = h.MAP.z_to_px(np.array([0.19, -3.67]))
+    click_map_at(page, "latent_map", x, y)
+    page.wait_for_function("() => parseFloat(document.querySelector('#z2 input[type=number]').value) < -3")
+    z1 = number(page, "z1")
+    digit, marker = src(page, "decoded"), src(page, "latent_map")
+    wait_for_new_image(page, "decoded", None)
+    reset(page, "z2")
+    assert number(page, "z2") == 0.0
+    shown = fetch(page, wait_for_new_image(page, "decoded", digit))
+    np.testing.assert_array_equal(shown, h.decode(z1, 0.0))
+    wait_for_new_image(page, "latent_map", marker)  # the marker follows
+
+    open_tab(page, "Manifold")
+    grid = src(page, "grid")
+    page.locator("#zoom_in").click()
+    grid = wait_for_new_image(page, "grid", grid)
+    assert number(page, "grid_span") < 6
+    reset(page, "grid_span")
+    wait_for_new_image(page, "grid", grid)
+    assert number(page, "grid_span") == 6.0
+
+    open_tab(page, "ELBO anatomy")
+    shows_l_10 = "() => /L = 10(?!\\d)/.test(document.querySelector('#elbo_numbers').innerText)"
+    page.wait_for_function(shows_l_10)
+    drag(page, "elbo_L", 60)
+    page.wait_for_function(f"() => !({shows_l_10})()")
+    reset(page, "elbo_L")
+    page.wait_for_function(shows_l_10)
