@@ -283,3 +283,16 @@ def test_resetting_a_slider_moves_what_it_drives(page):
     page.wait_for_function(f"() => !({shows_l_10})()")
     reset(page, "elbo_L")
     page.wait_for_function(shows_l_10)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("notes.png", b"Hello, this is a text file pretending to be a PNG.\n" * 10, "This file is not an image we can read"),
+    ("empty.png", b"", "The file is empty"),
+])
+def test_a_bad_file_gets_the_apis_sentence_in_the_page(page, tmp_path, name, content, message):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    open_tab(page, "Reconstruct")
+    open_tab(page, "Upload / paste / webcam")
+    page.locator("#upload input[type=file]").set_input_files(str(bad))
+    page.get_by_text(message).first.wait_for()

@@ -140,3 +140,21 @@ def test_the_protective_settings_can_be_lowered_but_not_raised():
     assert not blocks.has_launched
     blocks.is_running = True  # what serving it, by launch() or mounted, sets
     assert blocks.has_launched
+
+
+def test_the_upload_component_is_tied_to_is_template(monkeypatch):
+    assert adjust.uploaded_picture_drawn_as_image() is None
+    monkeypatch.setattr(gr.blocks.Block, "get_block_name", lambda self: type(self).__name__.lower())
+    assert "no longer draws an is_template subclass as its parent" in adjust.uploaded_picture_drawn_as_image()
+
+
+def test_an_upload_reaches_our_checks_unopened(tmp_path):
+    """Gradio's gr.Image opens an upload with PIL before any handler runs; ours hands the path on."""
+    from gradio.data_classes import ImageData
+
+    text_file = tmp_path / "notes.png"
+    text_file.write_text("not a picture")
+    picture = adjust.UploadedPicture(type="filepath")
+    assert picture.preprocess(ImageData(path=str(text_file), orig_name="notes.png")) == str(text_file)
+    with pytest.raises(Exception, match="cannot identify image file"):
+        gr.Image(type="filepath").preprocess(ImageData(path=str(text_file), orig_name="notes.png"))

@@ -1,0 +1,277 @@
+"""Every place where the explorer changes how Gradio behaves, each with its reason.
+
+1. `ExplorerBlocks`: the settings that protect the server hold however the app is served
+   (`python app.py`, `gradio app.py` and its reloads, `demo.launch()` from another
+   script, `gr.mount_gradio_app`), and so does Gradio's check that a file payload names
+   an uploaded file. A subclass of gr.Blocks: attributes Gradio assigns become properties.
+2. `atomic_image_saves`: output images are written under a temporary name and renamed
+   into place. Replaces gradio.processing_utils.save_pil_to_cache.
+3. `file_payload_messages`: a file payload that Gradio refuses before any handler runs
+   gets a message saying why. Replaces gradio.utils.error_payload (and queueing's copy).
+4. `UploadedPicture`: an upload reaches our own checks even when it is not an image.
+   A subclass of gr.Image.
+
+2 and 3 replace Gradio functions, so `install()` first checks that Gradio still looks
+them up the way these replacements rely on. Where it does not, that adjustment is left
+out with a logged warning and the app runs with Gradio's own behaviour; a Gradio version
+outside VERIFIED is named in a warning too. `install()` is safe to run again: Gradio's
+reload mode re-imports this module, and a replacement is never wrapped around itself.
+"""
+import atexit
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by Gradio whenever it would phone home
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+import gradio as gr  # noqa: E402
+import gradio.image_utils  # noqa: E402
+import gradio.queueing  # noqa: E402
+import gradio.utils  # noqa: E402
+import pydantic  # noqa: E402
+from gradio import processing_utils  # noqa: E402
+from gradio.exceptions import InvalidPathError  # noqa: E402
+from packaging.version import Version  # noqa: E402
+
+from vae.preprocess import MAX_UPLOAD_BYTES  # noqa: E402
+
+log = logging.getLogger("explorer")
+
+VERIFIED = ("6.31.0", "6.32")  # Gradio versions these adjustments were checked against: [first, last)
+MAX_FILE_SIZE = MAX_UPLOAD_BYTES  # uploads beyond this are refused by Gradio's upload route, before they reach disk
+SESSION_CAPACITY = 200  # sessions whose state Gradio keeps; each holds a copy of every component's value
+CONCURRENCY = 2  # requests computed at once: one per core
+QUEUE_SIZE = 64  # waiting requests beyond this are told "queue full" instead of eating memory
+STATIC = Path(__file__).resolve().parent / "static"
+# launch() defaults that change only how the page looks; pass them to gr.mount_gradio_app too.
+LOOK = dict(theme=gr.themes.Soft(), css_paths=[STATIC / "explorer.css"], footer_links=["api"])
+
+
+# ---------------------------------------------------------------- 1. settings that hold however the app is served
+
+
+class ExplorerBlocks(gr.Blocks):
+    """gr.Blocks whose protective settings cannot be loosened by the way it is served.
+
+    Gradio's launch() and mount_gradio_app() assign max_file_size, state_session_capacity
+    and show_error from their own arguments, whose defaults are no upload limit, 10,000
+    sessions and (when mounted) error texts sent to callers; reload mode copies them from
+    the running app. Here they are properties: a caller may ask for a smaller upload limit
+    or fewer sessions, never for more, and show_error stays off, so an unexpected exception
+    never sends its text (which may name server paths) to a caller. Our own messages are
+    gr.Error, which Gradio always shows.
+
+    Gradio checks that a file payload names a file that was uploaded, not any file on the
+    server, only once the Blocks has_launched, which launch() sets and mount_gradio_app never
+    does: mounted, a forged payload could make a handler read /etc/passwd. Here a Blocks that
+    is running (being served, however that started) counts as launched.
+
+    The queue limits are set here too, and launch() fills in the page's look and starts
+    `warm_up` in a background thread that never keeps the process from exiting.
+    """
+
+    _max_file_size = MAX_FILE_SIZE
+    _state_session_capacity = SESSION_CAPACITY
+
+    def __init__(self, *args, warm_up: Callable[[threading.Event], None] | None = None, **kwargs):
+        super().__init__(*args, analytics_enabled=False, **kwargs)
+        self.warm_up = warm_up
+        self.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+
+    @property
+    def max_file_size(self) -> int:
+        return self._max_file_size
+
+    @max_file_size.setter
+    def max_file_size(self, value: int | float | None) -> None:
+        self._max_file_size = MAX_FILE_SIZE if value is None else int(min(value, MAX_FILE_SIZE))
+
+    @property
+    def state_session_capacity(self) -> int:
+        return self._state_session_capacity
+
+    @state_session_capacity.setter
+    def state_session_capacity(self, value: int) -> None:
+        self._state_session_capacity = min(int(value), SESSION_CAPACITY)
+
+    @property
+    def has_launched(self) -> bool:
+        return getattr(self, "_has_launched", False) or getattr(self, "is_running", False)
+
+    @has_launched.setter
+    def has_launched(self, value: bool) -> None:
+        self._has_launched = value
+
+    @property
+    def show_error(self) -> bool:
+        return False
+
+    @show_error.setter
+    def show_error(self, value: bool) -> None:
+        pass
+
+    def launch(self, **kwargs):
+        """gr.Blocks.launch with the page's theme and footer unless given; starts the warm-up first."""
+        if self.warm_up is not None:
+            run_in_background(self.warm_up)
+        return super().launch(**{**LOOK, **kwargs})
+
+
+def served_blocks_check_file_paths() -> str | None:
+    """ExplorerBlocks.has_launched is in effect where it is a class property; None if Gradio still
+    skips its check of file payloads on that attribute alone, else why the property no longer helps."""
+    check = _unwrap(processing_utils._check_allowed) if hasattr(processing_utils, "_check_allowed") else None
+    if check is None or "has_launched" not in check.__code__.co_names:
+        return "processing_utils._check_allowed no longer decides by Blocks.has_launched whether to check a file payload"
+    return None
+
+from gradio.events import Dependency
+
+class UploadedPicture(gr.Image):
+    """gr.Image for uploads that vae.preprocess.open_image reads: an uploaded file's path is passed
+    on unopened. Gradio's own preprocess opens the file with PIL first, so a file that is not an
+    image failed there, before our checks, and the page showed a bare "Error" with no reason.
+    Pasted and webcam pictures (data: URLs) still go through Gradio's preprocess."""
+
+    is_template = True  # Gradio's mark for a subclass that the page draws as its parent, gr.Image
+
+    def preprocess(self, payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return super().preprocess(payload)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def run_in_background(work: Callable[[threading.Event], None]) -> threading.Thread:
+    """Run work(stop) in a daemon thread. At exit, stop is set and the thread joined, so
+    the process ends as soon as `work` reaches its next check of `stop`, never inside a
+    torch call (a daemon thread killed mid-call at interpreter exit can abort the process)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=work, args=(stop,), name="explorer-warm-up", daemon=True)
+
+    def finish() -> None:
+        stop.set()
+        thread.join()
+
+    atexit.register(finish)
+    thread.start()
+    return thread
+
+
+# ---------------------------------------------------------------- 2. atomic image saves
+
+
+def save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming
+    it into place, and leaving an existing one alone.
+
+    Gradio names an output image after its content and rewrites the file in place, so two
+    requests answered with the same image at the same moment (many people uploading the same
+    photo, or opening the same view) can be served a half-written file. Gradio's own
+    save_file_to_cache already works the way this does."""
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = folder / f"{name}.{format}"
+    if path.exists():
+        os.utime(path)  # delete_cache ages files by their times: a file served again is young again
+    else:
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(staging, path)
+    return str(path.resolve())
+
+
+def atomic_image_saves() -> str | None:
+    """Install save_pil_to_cache_atomically; the reason it cannot be installed, or None."""
+    original = _original(processing_utils.save_pil_to_cache)
+    if _parameters(original) != ["img", "cache_dir", "name", "format"]:
+        return "processing_utils.save_pil_to_cache no longer takes (img, cache_dir, name, format)"
+    # Gradio's image components reach it through these two functions, by its module-level name.
+    if "save_pil_to_cache" not in _unwrap(processing_utils.save_img_array_to_cache).__code__.co_names:
+        return "processing_utils.save_img_array_to_cache no longer calls save_pil_to_cache"
+    if not {"processing_utils", "save_pil_to_cache"} <= set(_unwrap(gradio.image_utils.save_image).__code__.co_names):
+        return "image_utils.save_image no longer calls processing_utils.save_pil_to_cache"
+    save_pil_to_cache_atomically.__wrapped__ = original
+    processing_utils.save_pil_to_cache = save_pil_to_cache_atomically
+    return None
+
+
+# ---------------------------------------------------------------- 3. messages for refused file payloads
+
+FOREIGN_FILE = "Only files uploaded through this app can be used: this request names a file that was not."
+NOT_A_FILE = "An image must be sent as an uploaded file (from Python: gradio_client.handle_file(path))."
+
+
+def error_payload_for_bad_files(error: BaseException | None, show_error: bool) -> dict:
+    """Gradio's error_payload, with our messages for two file payloads that Gradio refuses
+    before any handler runs: a file that was not uploaded (a forged request naming a server
+    path) and something that is not a file at all. With show_error off, as ExplorerBlocks
+    keeps it, Gradio would answer both with no message; with it on, its own text would echo
+    the server path."""
+    if isinstance(error, InvalidPathError):
+        error = gr.Error(FOREIGN_FILE, print_exception=False)
+    elif isinstance(error, pydantic.ValidationError):
+        error = gr.Error(NOT_A_FILE, print_exception=False)
+    return error_payload_for_bad_files.__wrapped__(error, show_error)
+
+
+def file_payload_messages() -> str | None:
+    """Install error_payload_for_bad_files; the reason it cannot be installed, or None."""
+    original = _original(gradio.utils.error_payload)
+    if _parameters(original) != ["error", "show_error"]:
+        return "utils.error_payload no longer takes (error, show_error)"
+    # The queue imported the function by name; the HTTP routes look it up on gradio.utils.
+    if _original(getattr(gradio.queueing, "error_payload", None)) is not original:
+        return "queueing no longer uses utils.error_payload"
+    error_payload_for_bad_files.__wrapped__ = original
+    gradio.utils.error_payload = gradio.queueing.error_payload = error_payload_for_bad_files
+    return None
+
+
+# ---------------------------------------------------------------- installing
+
+
+ADJUSTMENTS = {"atomic image saves": atomic_image_saves, "messages for refused file payloads": file_payload_messages,
+               "file payloads checked however the app is served": served_blocks_check_file_paths}
+
+
+def install() -> dict[str, str | None]:
+    """Apply every adjustment that Gradio's internals allow: {name: None if in effect, else why not}.
+    Each refusal and a Gradio version outside VERIFIED is logged as a warning."""
+    version = Version(gr.__version__)
+    if not Version(VERIFIED[0]) <= version < Version(VERIFIED[1]):
+        log.warning("Gradio %s is outside the versions the explorer's Gradio adjustments were verified against "
+                    "(>=%s, <%s): checking its internals before installing them.", version, *VERIFIED)
+    outcome = {name: adjust() for name, adjust in ADJUSTMENTS.items()}
+    for name, reason in outcome.items():
+        if reason is not None:
+            log.warning("Gradio adjustment '%s' not installed, Gradio %s behaves its own way: %s.", name, version, reason)
+    return outcome
+
+
+def _original(fn):
+    """Gradio's function behind one of our replacements (installed by an earlier import of this module, too)."""
+    while getattr(fn, "__module__", None) == __name__ and hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
+def _unwrap(fn):
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
+def _parameters(fn) -> list[str]:
+    code = _unwrap(fn).__code__
+    return list(code.co_varnames[: code.co_argcount])
