@@ -17,7 +17,7 @@ import random
 import gradio as gr
 
 from explorer import gradio_adjustments, handlers as h, text
-from explorer.gradio_adjustments import ExplorerBlocks, UploadedPicture
+from explorer.gradio_adjustments import ExplorerBlocks, uploads_unopened
 from vae import inputs
 
 gradio_adjustments.install()
@@ -77,8 +77,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                                           canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(), height=380,
                                           brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"))
                 with gr.Tab("Upload / paste / webcam"):
-                    upload = UploadedPicture(label="A picture of one digit", elem_id="upload", type="filepath",
-                                      image_mode=None, sources=["upload", "clipboard", "webcam"], height=380)
+                    upload = uploads_unopened(gr.Image(label="A picture of one digit", elem_id="upload", type="filepath",
+                                                       image_mode=None, sources=["upload", "clipboard", "webcam"], height=380))
             with gr.Column(scale=2):
                 with gr.Row():
                     prepared = digit_output("prepared", "Input x (28×28)")
@@ -153,8 +153,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             with gr.Column(scale=2):
                 elbo_digit = gr.Dropdown(h.DIGIT_CHOICES, value=h.FIRST_ELBO["index"], label="Pick a test digit", elem_id="elbo_digit")
                 with gr.Row():
-                    elbo_upload_img = UploadedPicture(label="…or upload one", elem_id="elbo_upload", type="filepath", image_mode=None,
-                                               sources=["upload", "clipboard"], height=160)
+                    elbo_upload_img = uploads_unopened(gr.Image(label="…or upload one", elem_id="elbo_upload", type="filepath",
+                                                                image_mode=None, sources=["upload", "clipboard"], height=160))
                     elbo_input = digit_output("elbo_input", "the digit x", height=160)
                 elbo_my_digit = gr.Button("Use my digit from the Reconstruct tab", size="sm", elem_id="elbo_mine")
                 elbo_L = gr.Slider(1, inputs.L_MAX, value=h.FIRST_ELBO["L"], step=1, label="L: samples for the reconstruction term",

@@ -8,8 +8,8 @@
    into place. Replaces gradio.processing_utils.save_pil_to_cache.
 3. `file_payload_messages`: a file payload that Gradio refuses before any handler runs
    gets a message saying why. Replaces gradio.utils.error_payload (and queueing's copy).
-4. `UploadedPicture`: an upload reaches our own checks even when it is not an image.
-   A subclass of gr.Image.
+4. `uploads_unopened`: an upload reaches our own checks even when it is not an image.
+   Replaces the preprocess of the two upload components.
 
 2 and 3 replace Gradio functions, so `install()` first checks that Gradio still looks
 them up the way these replacements rely on. Where it does not, that adjustment is left
@@ -130,25 +130,29 @@ def served_blocks_check_file_paths() -> str | None:
     return None
 
 
-class UploadedPicture(gr.Image):
-    """gr.Image for uploads that vae.preprocess.open_image reads: an uploaded file's path is passed
-    on unopened. Gradio's own preprocess opens the file with PIL first, so a file that is not an
-    image failed there, before our checks, and the page showed a bare "Error" with no reason.
-    Pasted and webcam pictures (data: URLs) still go through Gradio's preprocess."""
+def uploads_unopened(image: gr.Image) -> gr.Image:
+    """`image` (an upload component of type "filepath"), changed so that an uploaded file's path is
+    handed to our handler unopened, for vae.preprocess.open_image to judge. Gradio's own preprocess
+    opens the file with PIL first, so a file that is not an image failed there, before our checks,
+    and the page showed a bare "Error" with no reason. Pasted and webcam pictures (data: URLs)
+    still go through Gradio's preprocess. Set on the instance: a subclass of a component would be
+    a custom component to Gradio, with a stub file written beside this one."""
+    gradio_preprocess = image.preprocess
 
-    is_template = True  # Gradio's mark for a subclass that the page draws as its parent, gr.Image
-
-    def preprocess(self, payload):
+    def preprocess(payload):
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
             return str(payload.path)
-        return super().preprocess(payload)
+        return gradio_preprocess(payload)
+
+    image.preprocess = preprocess
+    return image
 
 
-def uploaded_picture_drawn_as_image() -> str | None:
-    """None if the page still draws UploadedPicture as a gr.Image (a Block with is_template is drawn as
-    its parent class), else why not: the page would then try to load it as a custom component."""
-    if "is_template" not in _unwrap(gr.blocks.Block.get_block_name).__code__.co_consts:
-        return "Block.get_block_name no longer draws an is_template subclass as its parent"
+def uploads_unopened_in_effect() -> str | None:
+    """None if Gradio still preprocesses an input through the component's own `preprocess` attribute,
+    which uploads_unopened sets, else why not."""
+    if "preprocess" not in _unwrap(gr.Blocks.preprocess_data).__code__.co_names:
+        return "Blocks.preprocess_data no longer calls the component's preprocess"
     return None
 
 
@@ -245,7 +249,7 @@ def file_payload_messages() -> str | None:
 
 ADJUSTMENTS = {"atomic image saves": atomic_image_saves, "messages for refused file payloads": file_payload_messages,
                "file payloads checked however the app is served": served_blocks_check_file_paths,
-               "uploads reach our checks": uploaded_picture_drawn_as_image}
+               "uploads reach our checks": uploads_unopened_in_effect}
 
 
 def install() -> dict[str, str | None]:

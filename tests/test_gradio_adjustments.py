@@ -142,10 +142,14 @@ def test_the_protective_settings_can_be_lowered_but_not_raised():
     assert blocks.has_launched
 
 
-def test_the_upload_component_is_tied_to_is_template(monkeypatch):
-    assert adjust.uploaded_picture_drawn_as_image() is None
-    monkeypatch.setattr(gr.blocks.Block, "get_block_name", lambda self: type(self).__name__.lower())
-    assert "no longer draws an is_template subclass as its parent" in adjust.uploaded_picture_drawn_as_image()
+def test_unopened_uploads_are_tied_to_preprocess_data(monkeypatch):
+    assert adjust.uploads_unopened_in_effect() is None
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        return inputs
+
+    monkeypatch.setattr(gr.Blocks, "preprocess_data", preprocess_data)
+    assert "no longer calls the component's preprocess" in adjust.uploads_unopened_in_effect()
 
 
 def test_an_upload_reaches_our_checks_unopened(tmp_path):
@@ -154,7 +158,7 @@ def test_an_upload_reaches_our_checks_unopened(tmp_path):
 
     text_file = tmp_path / "notes.png"
     text_file.write_text("not a picture")
-    picture = adjust.UploadedPicture(type="filepath")
-    assert picture.preprocess(ImageData(path=str(text_file), orig_name="notes.png")) == str(text_file)
+    payload = ImageData(path=str(text_file), orig_name="notes.png")
+    assert adjust.uploads_unopened(gr.Image(type="filepath")).preprocess(payload) == str(text_file)
     with pytest.raises(Exception, match="cannot identify image file"):
-        gr.Image(type="filepath").preprocess(ImageData(path=str(text_file), orig_name="notes.png"))
+        gr.Image(type="filepath").preprocess(payload)
