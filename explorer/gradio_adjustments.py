@@ -11,10 +11,11 @@
 4. `uploads_unopened`: an upload reaches our own checks even when it is not an image.
    Replaces the preprocess of the two upload components.
 
-2 and 3 replace Gradio functions, so `install()` first checks that Gradio still looks
-them up the way these replacements rely on. Where it does not, that adjustment is left
-out with a logged warning and the app runs with Gradio's own behaviour; a Gradio version
-outside VERIFIED is named in a warning too. `install()` is safe to run again: Gradio's
+Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still
+works that way. Where it does not, 2 and 3 are left out and the app runs with Gradio's own
+behaviour; for 1 and 4 (set in the class or on the component) the check says that they no
+longer help. Either way a warning is logged at start-up, as it is for a Gradio version
+outside VERIFIED. `install()` is safe to run again: Gradio's
 reload mode re-imports this module, and a replacement is never wrapped around itself.
 """
 import atexit
