@@ -26,7 +26,7 @@ from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
                             log_marginal_quadrature, posterior_on_square, true_posterior)
-from vae.model import load_model, std_dev
+from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,11 +346,16 @@ _coarse_lock = threading.Lock()
 
 
 def coarse() -> CoarseGrid:
-    """The decoded coarse grid that log p(x) and p(z|x) share (~60 MB), built once."""
+    """The decoded coarse grid that log p(x) and p(z|x) share (~120 MB), built once."""
     with _coarse_lock:
         if not _coarse:
             _coarse.append(coarse_grid(model))
         return _coarse[0]
+
+
+def input_of(pixels: bytes) -> torch.Tensor:
+    """The model's input for a digit given as the bytes of uint8 28x28 pixels, the per-digit caches' key."""
+    return latent.from_uint8(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
 
 
 class ExactTerms(NamedTuple):
@@ -366,7 +371,7 @@ class ExactTerms(NamedTuple):
 def exact_terms(pixels: bytes) -> ExactTerms:
     """log p(x) by quadrature, p(z|x) on a grid and the best diagonal Gaussian q* of a digit
     (uint8 28x28 as bytes), computed once per digit."""
-    x = latent.from_uint8(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
+    x = input_of(pixels)
     log_px = log_marginal_quadrature(model, x, coarse=coarse())[0].item()
     posterior = true_posterior(model, x, size=64, coarse=coarse())
     return ExactTerms(log_px, best_gaussian(model, x, log_px, posterior), posterior)
@@ -409,9 +414,8 @@ def posterior_picture(pixels: bytes) -> tuple[draw.MapFrame, Image.Image]:
     1- and 2-sigma rings and q*'s 1-sigma ring, over the test digits, and the window it shows.
     Computed once per digit."""
     exact = exact_terms(pixels)
-    x = latent.from_uint8(np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28))
-    mu, logvar = model.encode(x)
-    mu, sigma = mu[0].numpy(), std_dev(logvar[0]).numpy()
+    x = input_of(pixels)
+    mu, sigma = latent.posterior(model, x)
     best_mu, best_sigma = exact.best.mu.numpy(), exact.best.sigma.numpy()
     frame = elbo_frame(exact.posterior, [(mu, sigma), (best_mu, best_sigma)])
     heat = posterior_on_square(model, x, exact.log_px, (*frame.centre, 2 * frame.half), 96)
