@@ -41,7 +41,34 @@ def moved(*sliders: gr.Slider) -> list:
     return [event for slider in sliders for event in (slider.input, slider.release)]
 
 
-def map_image(elem_id: str, label: str, value=h.BASE_MAP) -> gr.Image:
+def changed(*controls) -> list:
+    """The change events of controls: set by the user, by a listener or by a reset."""
+    return [control.change for control in controls]
+
+
+def in_page(triggers, js: str, inputs=None, outputs=None) -> None:
+    """A listener that runs in the page alone (explorer.js): no request reaches the server."""
+    gr.on(triggers, None, inputs, outputs, js=js, **NO_PROGRESS, **NOT_IN_API)
+
+
+def asset_url(path) -> str:
+    """Where the page fetches one of explorer/assets.py's files (relative: the app may be mounted under a path)."""
+    return f"gradio_api/file={path}"
+
+
+PAGE_SCRIPT = f'<script src="{asset_url(h.ASSETS["script"])}"></script>'
+MAP_CANVAS = '<canvas class="vae-map" role="img" aria-label="${title}"></canvas>'
+
+
+def view(name: str, template: str, start: list | None = None, **props) -> gr.HTML:
+    """A picture the page draws: explorer.js's view `name`, first showing its controls' values `start`.
+    Its 'pick' event carries the control values a click or drag on it sets (VAEPage.picked)."""
+    return gr.HTML(html_template=template, js_on_load=f"VAEPage.mount('{name}', element, props, trigger); /* emits 'pick' */",
+                   head=PAGE_SCRIPT, elem_id=name, start=start, decoder_url=asset_url(h.ASSETS["decoder"]),
+                   points_url=asset_url(h.ASSETS["points"]), **props)
+
+
+def map_image(elem_id: str, label: str, value=str(h.ASSETS["map"])) -> gr.Image:
     return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, buttons=["download"], show_label=True)
 
 
@@ -53,19 +80,24 @@ def latent_slider(value: float, label: str, elem_id: str) -> gr.Slider:
     return gr.Slider(-Z, Z, value=value, step=0.01, label=label, elem_id=elem_id)
 
 
-first = h.first_views()
+GRID_START = [0.0, 0.0, 6.0, 20, "linear"]
+(A1, A2), (B1, B2) = h.FIRST_ENDS
+gr.set_static_paths([h.ASSET_FOLDER])  # the folder of the page's own files, and nothing else
 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=h.warm_up) as demo:
     gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")
+    view("mode", '<div class="vae-mode" role="status"></div>')
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)
 
     with gr.Tab("Explorer", id="explorer"):
         with gr.Row():
             with gr.Column(scale=3):
-                latent_map = map_image("latent_map", "Latent map: test digits by class (click to jump there)", first["map"])
+                explorer_map = view("explorer_map", MAP_CANVAS, [0.0, 0.0],
+                                    title="Latent map: test digits by class (hover to preview, click or drag to set z)")
             with gr.Column(scale=2):
-                decoded = digit_output("decoded", "Decoded digit  p(x | z)", first["digit"], height=300)
+                view("explorer_digit", '<canvas class="vae-digit" role="img" aria-label="the decoded digit"></canvas>'
+                     '<div class="vae-caption"></div>', [0.0, 0.0])
                 z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
                 gr.Markdown(text.EXPLORER, latex_delimiters=text.LATEX)
 
@@ -91,9 +123,9 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     with gr.Tab("Manifold", id="manifold"):
         with gr.Row():
             with gr.Column(scale=3):
-                grid_img = gr.Image(first["grid"], label="Decoded grid (click a cell to centre on it)", elem_id="grid",
-                                    format="png", interactive=False, buttons=PICTURE_BUTTONS)
-                grid_note = gr.Markdown(h.window_note(0.0, 0.0, 6.0), elem_id="grid_note")
+                grid_view = view("grid", '<canvas class="vae-grid" role="img" aria-label="the decoded grid: drag to pan, '
+                                 'scroll to zoom, click a cell to centre on it"></canvas><div class="vae-note"></div>', GRID_START,
+                                 note=h.window_note(), digit_region=h.DIGIT_REGION, span_min=inputs.SPAN_MIN, span_max=inputs.SPAN_MAX)
             with gr.Column(scale=2):
                 with gr.Row():
                     grid_z1, grid_z2 = latent_slider(0.0, "centre z1", "grid_z1"), latent_slider(0.0, "centre z2", "grid_z2")
@@ -111,7 +143,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     pan_right = gr.Button("right →", elem_id="pan_right", size="sm")
                     pan_up = gr.Button("↑ up", elem_id="pan_up", size="sm")
                     pan_down = gr.Button("↓ down", elem_id="pan_down", size="sm")
-                grid_map_img = map_image("grid_map", "The grid's window (click to centre there)", first["grid_map"])
+                grid_map = view("grid_map", MAP_CANVAS, GRID_START, title="The grid's window (click to centre there)")
                 gr.Markdown(text.MANIFOLD_SPACING, latex_delimiters=text.LATEX)
 
     with gr.Tab("Sample & interpolate", id="sample"):
@@ -122,10 +154,9 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     samples_n = gr.Slider(1, inputs.SAMPLES_N_MAX, value=36, step=1, label="how many", elem_id="samples_n")
                     samples_seed = gr.Number(0, label="seed", precision=0, elem_id="samples_seed")
                     samples_button = gr.Button("New samples", elem_id="samples_button")
-                samples_img = gr.Image(first["samples"][0], label="Decoded prior samples", show_label=False, elem_id="samples",
-                                       format="png", interactive=False, buttons=PICTURE_BUTTONS)
+                view("samples", '<canvas class="vae-sheet" role="img" aria-label="decoded prior samples"></canvas>', [36, 0])
             with gr.Column(scale=2):
-                samples_map = map_image("samples_map", "The samples on the map", first["samples"][1])
+                view("samples_map", MAP_CANVAS, [36, 0], title="The samples on the map")
         gr.Markdown(text.INTERPOLATION)
         with gr.Row():
             with gr.Column(scale=3):
@@ -133,18 +164,18 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     with gr.Column():
                         pick_a = gr.Dropdown(h.DIGIT_CHOICES, value=0, label="A: a test digit", elem_id="interp_pick_a")
                         my_digit_a = gr.Button("A = my digit", size="sm", elem_id="interp_mine_a")
-                        a1, a2 = latent_slider(first["a"][0], "A z1", "interp_a1"), latent_slider(first["a"][1], "A z2", "interp_a2")
+                        a1, a2 = latent_slider(A1, "A z1", "interp_a1"), latent_slider(A2, "A z2", "interp_a2")
                     with gr.Column():
                         pick_b = gr.Dropdown(h.DIGIT_CHOICES, value=1, label="B: a test digit", elem_id="interp_pick_b")
                         my_digit_b = gr.Button("B = my digit", size="sm", elem_id="interp_mine_b")
-                        b1, b2 = latent_slider(first["b"][0], "B z1", "interp_b1"), latent_slider(first["b"][1], "B z2", "interp_b2")
+                        b1, b2 = latent_slider(B1, "B z1", "interp_b1"), latent_slider(B2, "B z2", "interp_b2")
                 with gr.Row():
                     steps = gr.Slider(2, inputs.STEPS_MAX, value=10, step=1, label="steps", elem_id="interp_steps")
                     click_sets = gr.Radio(["A", "B"], value="A", label="clicking the map sets", elem_id="interp_click_sets")
-                interp_img = gr.Image(first["path"][0], label="A → B", show_label=False, elem_id="interpolation", format="png",
-                                      interactive=False, buttons=PICTURE_BUTTONS)
+                view("interp", '<canvas class="vae-strip" role="img" aria-label="the interpolation from A to B"></canvas>',
+                     [A1, A2, B1, B2, 10])
             with gr.Column(scale=2):
-                interp_map = map_image("interp_map", "The path on the map", first["path"][1])
+                interp_map = view("interp_map", MAP_CANVAS, [A1, A2, B1, B2, 10], title="The path on the map (click to move an end)")
 
     with gr.Tab("ELBO anatomy", id="elbo") as elbo_tab:
         gr.Markdown(text.ELBO_INTRO, latex_delimiters=text.LATEX)
@@ -190,20 +221,22 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
         def number(label, value=None):
             return gr.Number(value, label=label)
 
-        endpoint(h.decode, [number("z1"), number("z2")], decoded, "decode")
+        def picture():
+            return gr.Image(format="png")
+
+        endpoint(h.decode, [number("z1"), number("z2")], picture(), "decode")
         endpoint(h.reconstruct, gr.File(label="image"), [prepared, reconstruction, gr.JSON(label="posterior")], "reconstruct")
         endpoint(h.grid, [number("z1", 0.0), number("z2", 0.0), number("span", 6.0), number("n", 20),
-                          gr.Textbox("linear", label="spacing")], grid_img, "grid")
-        endpoint(h.sample, [number("n", 36), number("seed", 0)], samples_img, "sample")
-        endpoint(h.interpolate, [number("a1"), number("a2"), number("b1"), number("b2"), number("steps", 10)], interp_img,
+                          gr.Textbox("linear", label="spacing")], picture(), "grid")
+        endpoint(h.sample, [number("n", 36), number("seed", 0)], picture(), "sample")
+        endpoint(h.interpolate, [number("a1"), number("a2"), number("b1"), number("b2"), number("steps", 10)], picture(),
                  "interpolate")
         endpoint(h.elbo, [gr.File(label="image"), number("L", 10), number("K", 1000), number("seed", 0)], elbo_json, "elbo")
 
     # ------------------------------------------------------------ events
-    # Explorer: the digit and the marker follow the slider while it is dragged.
-    gr.on(moved(z1, z2), h.decode, [z1, z2], decoded, **LATEST_ONLY, **NOT_IN_API)
-    gr.on(moved(z1, z2), h.explorer_map, [z1, z2], latent_map, **LATEST_ONLY, **NOT_IN_API)
-    latent_map.select(h.explorer_click, None, [z1, z2, decoded, latent_map], **NO_PROGRESS, **NOT_IN_API)
+    # Explorer, drawn by the page: the digit and the marker follow the sliders; the map sets them.
+    in_page(changed(z1, z2), "(a, b) => VAEPage.set('explorer', a, b)", [z1, z2])
+    explorer_map.pick(None, None, [z1, z2], js="() => VAEPage.picked('explorer_map')", **NO_PROGRESS, **NOT_IN_API)
 
     # Reconstruct
     rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior]
@@ -212,38 +245,30 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     for tab in (rec_tab, draw_tab):
         tab.select(None, None, None, js=SELECT_BRUSH)
 
-    # Manifold
-    grid_inputs = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
-    grid_outputs = [grid_z1, grid_z2, grid_span, grid_img, grid_map_img, grid_note]
-    gr.on(moved(grid_z1, grid_z2, grid_span, grid_n) + [grid_spacing.input], h.grid, grid_inputs, grid_img,
-          **LATEST_ONLY, **NOT_IN_API)
-    gr.on(moved(grid_z1, grid_z2, grid_span), h.grid_window, [grid_z1, grid_z2, grid_span],
-          [grid_map_img, grid_note], **LATEST_ONLY, **NOT_IN_API)
-    for button, move in ((zoom_in, h.grid_move(0, 0, 1 / 1.5)), (zoom_out, h.grid_move(0, 0, 1.5)),
-                         (pan_left, h.grid_move(-1, 0, 1)), (pan_right, h.grid_move(1, 0, 1)),
-                         (pan_up, h.grid_move(0, 1, 1)), (pan_down, h.grid_move(0, -1, 1))):
-        button.click(move, grid_inputs, grid_outputs, **NO_PROGRESS, **NOT_IN_API)
-    grid_img.select(h.grid_click, grid_inputs, grid_outputs, **NO_PROGRESS, **NOT_IN_API)
-    grid_map_img.select(h.grid_map_click, [grid_span, grid_n, grid_spacing], grid_outputs, **NO_PROGRESS, **NOT_IN_API)
+    # Manifold: the page moves the grid it shows at once and asks the server's /grid for a sharp one.
+    grid_controls = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
+    window = [grid_z1, grid_z2, grid_span]
+    in_page(changed(*grid_controls), "(...v) => VAEPage.set('grid', ...v)", grid_controls)
+    grid_view.pick(None, None, window, js="() => VAEPage.picked('grid')", **NO_PROGRESS, **NOT_IN_API)
+    grid_map.pick(None, None, [grid_z1, grid_z2], js="() => VAEPage.picked('grid_map')", **NO_PROGRESS, **NOT_IN_API)
+    for button, (dz1, dz2, zoom) in ((zoom_in, (0, 0, 1 / 1.5)), (zoom_out, (0, 0, 1.5)), (pan_left, (-1, 0, 1)),
+                                     (pan_right, (1, 0, 1)), (pan_up, (0, 1, 1)), (pan_down, (0, -1, 1))):
+        in_page(button.click, f"(a, b, s) => VAEPage.gridMove(a, b, s, {dz1}, {dz2}, {zoom}, {inputs.SPAN_MIN}, {inputs.SPAN_MAX})",
+                window, window)
 
-    # Samples
-    gr.on(moved(samples_n) + [samples_seed.submit], h.sample, [samples_n, samples_seed], samples_img, **LATEST_ONLY,
-          **NOT_IN_API)
-    gr.on(moved(samples_n) + [samples_seed.submit], h.samples_map, [samples_n, samples_seed], samples_map, **LATEST_ONLY,
-          **NOT_IN_API)
-    samples_button.click(h.new_seed, samples_n, [samples_seed, samples_img, samples_map], **NO_PROGRESS, **NOT_IN_API)
-
-    # Interpolation
+    # Samples and interpolation, drawn by the page.
+    in_page(changed(samples_n, samples_seed), "(n, seed) => VAEPage.set('samples', n, seed)", [samples_n, samples_seed])
+    in_page(samples_button.click, "() => VAEPage.newSeed()", None, samples_seed)
     ends = [a1, a2, b1, b2]
-    gr.on(moved(*ends, steps), h.interpolate, ends + [steps], interp_img, **LATEST_ONLY, **NOT_IN_API)
-    gr.on(moved(*ends, steps), h.interpolation_map, ends + [steps], interp_map, **LATEST_ONLY, **NOT_IN_API)
-    interp_outputs = ends + [interp_img, interp_map, pick_a, pick_b]
+    in_page(changed(*ends, steps), "(...v) => VAEPage.set('interp', ...v)", ends + [steps])
+    pickers = [pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
-        pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends + [steps], interp_outputs,
-                   **NO_PROGRESS, **NOT_IN_API)
-        my_digit.click(lambda p, *v, w=which: h.endpoint_from_my_digit(p, *v, w), [my_posterior] + ends + [steps],
-                       interp_outputs, **NO_PROGRESS, **NOT_IN_API)
-    interp_map.select(h.interpolation_click, [click_sets] + ends + [steps], interp_outputs, **NO_PROGRESS, **NOT_IN_API)
+        pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends, ends + pickers, **NO_PROGRESS,
+                   **NOT_IN_API)
+        my_digit.click(lambda p, *v, w=which: h.endpoint_from_my_digit(p, *v, w), [my_posterior] + ends, ends + pickers,
+                       **NO_PROGRESS, **NOT_IN_API)
+    interp_map.pick(None, [click_sets] + ends + pickers, ends + pickers, js="(...v) => VAEPage.pickedEnd(...v)", **NO_PROGRESS,
+                    **NOT_IN_API)
     # An end moved by hand is no longer the test digit its picker names.
     gr.on(moved(a1, a2), None, None, pick_a, js="() => null")
     gr.on(moved(b1, b2), None, None, pick_b, js="() => null")

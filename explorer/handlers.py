@@ -2,15 +2,15 @@
 
 Loaded once, at import: the committed model, a copy of it for drawing pictures fast,
 and the test digits the page shows (the first 100, and all 10,000 latent means for the
-map). The decoded coarse grid that log p(x) needs is built on first use, or ahead of
+map); the files the page decodes and draws with are written then too. The decoded coarse grid that log p(x) needs is built on first use, or ahead of
 it by `warm_up`, which ExplorerBlocks.launch runs in the background.
 
 Public functions are the API endpoints (decode, reconstruct, grid, sample, interpolate,
-elbo) and the page's events. Bad input raises gr.Error carrying the message of
+elbo) and the page's events that need the server; what follows a slider or the pointer is
+drawn by the page itself (explorer/static/explorer.js). Bad input raises gr.Error carrying the message of
 vae.inputs or vae.preprocess, which the page shows as a toast and the API as its error.
 """
 import json
-import random
 import threading
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from explorer import assets
 from explorer.text import elbo_table, posterior_text
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
@@ -54,6 +55,13 @@ test_mu = _test["mu"].double().numpy()
 test_labels = _test["labels"].numpy()
 test_images = _test["images"].numpy()  # uint8 [100, 28, 28], the first 100 test digits
 BASE_MAP = draw.to_palette(draw.render_map(MAP, test_mu, test_labels))
+# The page decodes and draws with these files (explorer/assets.py); every server runs from the same
+# folder, which holds nothing else and is the only one the app serves as it is (app.py).
+ASSET_FOLDER = assets.asset_folder()
+_CHECK_Z = [[0.3, -0.7], [-2.0, 1.5], [3.5, 3.5]]
+ASSETS = assets.write_assets(ASSET_FOLDER, CHECKPOINT, {"z": _CHECK_Z, "pixels": latent.decode_images(model, _CHECK_Z).reshape(
+    len(_CHECK_Z), -1).tolist()}, test_mu, test_labels)
+ASSETS["map"] = assets.write_asset(ASSET_FOLDER, "map", ".png", draw.png_bytes(BASE_MAP))  # the Reconstruct tab's empty map
 DIGIT_CHOICES = [(f"test digit #{i} (a {test_labels[i]})", i) for i in range(len(test_images))]
 
 
@@ -90,16 +98,6 @@ def slider_value(z: float) -> float:
     return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
 
 
-def clicked_z(evt: gr.SelectData) -> tuple[float, float] | None:
-    """The latent point under a click on a latent map, as the sliders can show it; None for a click
-    beside the plot (the legend, the ticks), which points at no z."""
-    (x, y), (left, top, right, bottom) = evt.index, MAP.box
-    if not (left <= x <= right and top <= y <= bottom):
-        return None
-    z = MAP.px_to_z(np.array([x, y], dtype=np.float64))
-    return slider_value(z[0]), slider_value(z[1])
-
-
 def uploaded_pixels(image: str | None) -> np.ndarray:
     """The uint8 28x28 digit the model sees for an uploaded file; ImageError with the reason if there is none.
     Every number shown for an upload, in the page and the API, is computed from these pixels."""
@@ -123,18 +121,6 @@ def decode(z1: float, z2: float) -> np.ndarray:
     """Decode the latent point (z1, z2) into a digit (uint8, 112 x 112, white ink on black)."""
     z1, z2 = inputs.check_z(z1, "z1"), inputs.check_z(z2, "z2")
     return digit_image(latent.decode_images(display_model, [[z1, z2]])[0])
-
-
-def explorer_map(z1: float, z2: float) -> Image.Image:
-    """The latent map with the current point marked."""
-    return map_with_overlay(lambda im: draw.draw_marker(im, MAP, np.array([z1, z2])))
-
-
-def explorer_click(evt: gr.SelectData):
-    z = clicked_z(evt)
-    if z is None:
-        return (gr.skip(),) * 4
-    return *z, decode(*z), explorer_map(*z)
 
 
 # ---------------------------------------------------------------- reconstruct
@@ -208,55 +194,12 @@ def grid(z1: float, z2: float, span: float, n: int, spacing: str) -> Image.Image
     return draw.render_grid(latent.decode_images(display_model, points), cols, rows)
 
 
-def grid_map(z1: float, z2: float, span: float) -> Image.Image:
-    """The latent map with the grid's window outlined."""
-    half = span / 2
-    return map_with_overlay(lambda im: draw.draw_box(im, MAP, (z1 - half, z2 - half), (z1 + half, z2 + half)))
-
-
-def window_note(z1: float, z2: float, span: float) -> str:
-    """What the page says under the grid when its window reaches where no digit lives."""
-    if max(abs(z1), abs(z2)) + span / 2 <= DIGIT_REGION:
-        return ""
+def window_note() -> str:
+    """What the page says under the grid when its window reaches beyond |z| = DIGIT_REGION, where no digit lives."""
     outside = int((np.abs(test_mu) > DIGIT_REGION).any(axis=1).sum())
     return (f"Part of this window lies beyond |z| = {DIGIT_REGION:g}, where the prior puts almost no mass (under "
             f"1 in 10,000) and the encoder puts {outside} of the {len(test_mu):,} test digits: the decoder was hardly "
             "ever taught to draw there, so what it draws at the edge need not look like a digit.")
-
-
-def grid_window(z1: float, z2: float, span: float) -> tuple[Image.Image, str]:
-    return grid_map(z1, z2, span), window_note(z1, z2, span)
-
-
-def grid_view(z1, z2, span, n, spacing):
-    return z1, z2, span, grid(z1, z2, span, n, spacing), *grid_window(z1, z2, span)
-
-
-def grid_move(dz1: float, dz2: float, zoom: float):
-    """A pan/zoom button: move the centre by (dz1, dz2) quarter-spans, or scale the span by zoom."""
-
-    def move(z1, z2, span, n, spacing):
-        span = float(np.clip(span * zoom, inputs.SPAN_MIN, inputs.SPAN_MAX))
-        z1, z2 = slider_value(z1 + dz1 * span / 4), slider_value(z2 + dz2 * span / 4)
-        return grid_view(z1, z2, round(span, 3), n, spacing)
-
-    return move
-
-
-def grid_click(z1, z2, span, n, spacing, evt: gr.SelectData):
-    """Recentre the grid on the clicked cell."""
-    cell = draw.grid_layout(int(n)).cell_at(*evt.index)
-    if cell is None:
-        return grid_view(z1, z2, span, n, spacing)
-    cols, rows, _ = latent.grid_points(z1, z2, span, int(n), spacing)
-    return grid_view(slider_value(cols[cell[1]]), slider_value(rows[cell[0]]), span, n, spacing)
-
-
-def grid_map_click(span, n, spacing, evt: gr.SelectData):
-    z = clicked_z(evt)
-    if z is None:
-        return (gr.skip(),) * 6
-    return grid_view(*z, span, n, spacing)
 
 
 # ---------------------------------------------------------------- samples and interpolation
@@ -271,22 +214,6 @@ def sample(n: int, seed: int) -> np.ndarray:
 
 
 @user_errors
-def samples_map(n: int, seed: int) -> Image.Image:
-    """The latent map with the prior samples of `sample(n, seed)` as dots."""
-    z = latent.prior_samples(inputs.check_samples_n(n), inputs.check_seed(seed)).double().numpy()
-    return map_with_overlay(lambda im: draw.draw_points(im, MAP, z, radius=3.5))
-
-
-def sample_view(n, seed):
-    return sample(n, seed), samples_map(n, seed)
-
-
-def new_seed(n):
-    seed = random.randrange(2**31)
-    return seed, *sample_view(n, seed)
-
-
-@user_errors
 @torch.inference_mode()
 def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int) -> np.ndarray:
     """Decode `steps` evenly spaced points on the straight line from A = (a1, a2) to B = (b1, b2),
@@ -297,46 +224,30 @@ def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int) -> np.nd
     return draw.strip(latent.decode_images(display_model, latent.interpolation_points(a, b, steps)))
 
 
-def interpolation_map(a1, a2, b1, b2, steps) -> Image.Image:
-    points = latent.interpolation_points([a1, a2], [b1, b2], int(steps))
-    return map_with_overlay(lambda im: draw.draw_path(im, MAP, points))
-
-
-def interpolation_view(a1, a2, b1, b2, steps):
-    return interpolate(a1, a2, b1, b2, steps), interpolation_map(a1, a2, b1, b2, steps)
-
-
 def test_digit_mu(index: int) -> tuple[float, float]:
     """Where q(z|x) puts test digit #index, as the sliders can show it."""
     mu = posterior_of(test_images[int(index)])["mu"]
     return slider_value(mu[0]), slider_value(mu[1])
 
 
-def move_endpoint(z: tuple[float, float], a1, a2, b1, b2, steps, which: str, picked: int | None = None):
-    """Set end A or B of the interpolation to z: the four sliders, the new views, and the A and B
-    test-digit pickers, the moved end's showing `picked` (None: z is not a test digit's)."""
+def move_endpoint(z: tuple[float, float], a1, a2, b1, b2, which: str, picked: int | None = None):
+    """Set end A or B of the interpolation to z: the four sliders, and the A and B test-digit pickers,
+    the moved end's showing `picked` (None: z is not a test digit's). The page draws the rest."""
     a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
     pickers = (picked, gr.skip()) if which == "A" else (gr.skip(), picked)
-    return a1, a2, b1, b2, *interpolation_view(a1, a2, b1, b2, steps), *pickers
+    return a1, a2, b1, b2, *pickers
 
 
-def endpoint_from_digit(index, a1, a2, b1, b2, steps, which: str):
+def endpoint_from_digit(index, a1, a2, b1, b2, which: str):
     if index is None:
-        return (gr.skip(),) * 8
-    return move_endpoint(test_digit_mu(index), a1, a2, b1, b2, steps, which, picked=int(index))
+        return (gr.skip(),) * 6
+    return move_endpoint(test_digit_mu(index), a1, a2, b1, b2, which, picked=int(index))
 
 
-def endpoint_from_my_digit(post, a1, a2, b1, b2, steps, which: str):
+def endpoint_from_my_digit(post, a1, a2, b1, b2, which: str):
     if not post:
         raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
-    return move_endpoint((slider_value(post["mu"][0]), slider_value(post["mu"][1])), a1, a2, b1, b2, steps, which)
-
-
-def interpolation_click(which, a1, a2, b1, b2, steps, evt: gr.SelectData):
-    z = clicked_z(evt)
-    if z is None:
-        return (gr.skip(),) * 8
-    return move_endpoint(z, a1, a2, b1, b2, steps, which)
+    return move_endpoint((slider_value(post["mu"][0]), slider_value(post["mu"][1])), a1, a2, b1, b2, which)
 
 
 # ---------------------------------------------------------------- ELBO anatomy
@@ -487,12 +398,6 @@ def warm_up(stop: threading.Event) -> None:
         step()
 
 
-# ---------------------------------------------------------------- what the page shows before anyone touches it
+# ---------------------------------------------------------------- what the page starts with
 
-
-def first_views() -> dict:
-    """The initial pictures of every view, computed once when the page is built."""
-    a, b = test_digit_mu(0), test_digit_mu(1)
-    return {"map": explorer_map(0.0, 0.0), "digit": decode(0.0, 0.0), "grid": grid(0.0, 0.0, 6.0, 20, "linear"),
-            "grid_map": grid_map(0.0, 0.0, 6.0), "samples": sample_view(36, 0), "a": a, "b": b,
-            "path": interpolation_view(*a, *b, 10)}
+FIRST_ENDS = (test_digit_mu(0), test_digit_mu(1))  # the interpolation runs from test digit #0 to #1

@@ -9,6 +9,7 @@ returns or changes an image; the numbers come from vae.latent and vae.likelihood
 The scatter is splatted with numpy rather than drawn point by point, and overlays are
 drawn on a copy of a cached base map, so that a picture per request stays cheap.
 """
+import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -258,6 +259,13 @@ def to_palette(image: Image.Image, colours: int = 240) -> Image.Image:
     Gradio's PNG encoding is ~3x faster and the file half the size. The spare palette entries
     (256 - colours) take the overlays' own colours exactly as they are drawn."""
     return image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """An image as the bytes of a PNG file."""
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def _plot_layer(image: Image.Image, frame: MapFrame) -> tuple[Image.Image, ImageDraw.ImageDraw]:

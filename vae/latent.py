@@ -114,10 +114,29 @@ def grid_points(z1: float, z2: float, span: float, n: int, spacing: str = "linea
 # ---------------------------------------------------------------- sampling and paths
 
 
+def mix32(x: int) -> int:
+    """A 32-bit integer hash (xor-shift and multiply rounds): the page's explorer.js computes the same."""
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
 def prior_samples(n: int, seed: int) -> torch.Tensor:
-    """n draws z ~ p(z) = N(0, I) [n, 2], reproducible for a given seed whatever else uses torch's RNG."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 2, generator=generator)
+    """n draws z ~ p(z) = N(0, I) [n, 2] for a seed (0 <= seed < 2**32), by Box-Muller on uniforms
+    hashed from (seed, i). Sample i depends on the seed and i alone, so asking for more samples keeps
+    the first ones, nothing else that draws random numbers changes them, and the page's JavaScript
+    draws the very same samples for a seed."""
+
+    def uniform(i: int) -> float:  # in (0, 1): the log below never sees 0
+        return (mix32(mix32(i) ^ seed) + 0.5) / 2**32
+
+    z = []
+    for i in range(n):
+        r, angle = math.sqrt(-2 * math.log(uniform(2 * i))), 2 * math.pi * uniform(2 * i + 1)
+        z.append((r * math.cos(angle), r * math.sin(angle)))
+    return torch.tensor(z, dtype=torch.float32).reshape(n, 2)
 
 
 def interpolation_points(z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.ndarray:

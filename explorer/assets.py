@@ -1,0 +1,118 @@
+"""The files the page decodes and draws with, served as they are from one folder.
+
+    decoder-<hash>.bin   the decoder's weights exactly as the checkpoint stores them
+                         (int8 with float16 scales, float16, or float32): ~2 MB
+    points-<hash>.bin    the test digits' posterior means and labels, for the latent map
+    explorer-<hash>.js   the page's own JavaScript (explorer/static/explorer.js)
+
+Each name carries a hash of its bytes, so a browser may keep a file for good (the route
+says so, see gradio_adjustments.immutable_assets) and a changed model gets a new name.
+
+The .bin files are "packs": the 4 bytes VAEP, a little-endian uint32 header length, a
+JSON header {"meta": {...}, "arrays": {name: {"dtype", "shape", "offset"}}}, then the
+arrays' bytes, each starting at a multiple of 4 after the header. explorer.js reads them.
+"""
+import hashlib
+import json
+import os
+import stat
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAGIC = b"VAEP"
+DTYPES = {np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8", np.dtype(np.float16): "float16",
+          np.dtype(np.float32): "float32"}
+
+
+def pack(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+    """Arrays (int8, uint8, float16 or float32) and a JSON-able meta in one pack (see the module docstring)."""
+    header, blobs, offset = {"meta": meta, "arrays": {}}, [], 0
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
+        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        header["arrays"][name] = {"dtype": DTYPES[array.dtype], "shape": list(array.shape), "offset": offset}
+        padded = data + b"\0" * (-len(data) % 4)
+        blobs.append(padded)
+        offset += len(padded)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 4)
+    return MAGIC + struct.pack("<I", len(head)) + head + b"".join(blobs)
+
+
+def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """(meta, arrays) of a pack: what explorer.js reads, in Python for the tests."""
+    if data[:4] != MAGIC:
+        raise ValueError("not a VAEP pack")
+    (size,) = struct.unpack("<I", data[4:8])
+    header = json.loads(data[8:8 + size])
+    start = 8 + size
+    arrays = {}
+    for name, a in header["arrays"].items():
+        dtype = np.dtype(a["dtype"]).newbyteorder("<")
+        count = int(np.prod(a["shape"]))
+        arrays[name] = np.frombuffer(data, dtype, count, start + a["offset"]).reshape(a["shape"])
+    return header["meta"], arrays
+
+
+def decoder_pack(checkpoint: dict, check: dict) -> bytes:
+    """The decoder of a loaded checkpoint file (torch.load of vae.train's output) as a pack.
+
+    Each Linear layer i of the decoder gives arrays w{i} [out, in] and b{i} [out], stored in the
+    checkpoint's own dtype, plus s{i} [out, in / group] where w{i} is int8: weight = w * s, the
+    product that vae.model.dequantize computes, exact in float32. The page therefore decodes with
+    the very weights the server's model holds."""
+    weights, scales = checkpoint["model"], checkpoint.get("scales", {})
+    arrays, layers = {}, 0
+    while f"decoder.{2 * layers}.weight" in weights:
+        key = f"decoder.{2 * layers}"
+        arrays[f"w{layers}"] = weights[f"{key}.weight"].numpy()
+        arrays[f"b{layers}"] = weights[f"{key}.bias"].numpy()
+        if f"{key}.weight" in scales:
+            arrays[f"s{layers}"] = scales[f"{key}.weight"].numpy()
+        layers += 1
+    meta = {"layers": layers, "activation": "elu", "output": "sigmoid", "latent_dim": checkpoint["config"]["latent_dim"],
+            "check": check}
+    return pack(arrays, meta)
+
+
+def points_pack(mu: np.ndarray, labels: np.ndarray) -> bytes:
+    """The latent map's points: posterior means [N, 2] (float32) and their digit labels [N] (uint8)."""
+    return pack({"mu": np.asarray(mu, dtype=np.float32), "labels": np.asarray(labels, dtype=np.uint8)}, {"count": len(mu)})
+
+
+def asset_folder() -> Path:
+    """A folder of this user's own under the system's temporary directory, kept across restarts so
+    that the names stay valid in browsers' caches; a fresh private one where that path is taken."""
+    folder = Path(tempfile.gettempdir()) / f"vae-explorer-assets-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022:
+            return folder
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="vae-explorer-assets-"))
+
+
+def write_asset(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """data as folder/<stem>-<hash><suffix>, written once (atomically: servers may share the folder)."""
+    path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.is_file() or path.stat().st_size != len(data):
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def write_assets(folder: Path, checkpoint_path: Path, check: dict, mu: np.ndarray, labels: np.ndarray) -> dict[str, Path]:
+    """Write the page's three files for a checkpoint (see decoder_pack for `check`) and the map's points;
+    {"decoder", "points", "script"} -> path."""
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    return {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
+            "points": write_asset(folder, "points", ".bin", points_pack(mu, labels)),
+            "script": write_asset(folder, "explorer", ".js", (STATIC / "explorer.js").read_bytes())}
