@@ -82,7 +82,7 @@ def latent_slider(value: float, label: str, elem_id: str) -> gr.Slider:
 
 GRID_START = [0.0, 0.0, 6.0, 20, "linear"]
 (A1, A2), (B1, B2) = h.FIRST_ENDS
-gr.set_static_paths([h.ASSET_FOLDER])  # the folder of the page's own files, and nothing else
+gradio_adjustments.serve_assets(h.ASSET_FOLDER)  # the folder of the page's own files, and nothing else
 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=h.warm_up) as demo:
     gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")

@@ -39,6 +39,10 @@ def serve_app() -> str:
     return app.demo.local_url
 
 
+# explorer.js announces every picture it draws; the screenshot waits for them.
+RECORD_PAINTS = "window.__paints = []; document.addEventListener('vae-painted', (e) => window.__paints.push(e.detail));"
+
+
 def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
     """A 1400x1000 screenshot of each tab once it shows its output: the Explorer after a slider
     drag, Reconstruct after uploading `photo`, the ELBO tab once its numbers are in."""
@@ -49,8 +53,13 @@ def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        page.add_init_script(RECORD_PAINTS)
         page.goto(url, wait_until="load")
-        page.wait_for_selector("#decoded img")
+
+        def drawn(view: str, key: str | None = None) -> None:
+            """Wait until the page has drawn `view` (explorer.js), for `key` if given."""
+            page.wait_for_function("([view, key]) => (window.__paints || []).some(p => p.view === view && (!key || p.key === key))",
+                                   arg=[view, key])
 
         def loaded(elem_id: str) -> None:
             page.wait_for_function("id => { const img = document.querySelector(`#${id} img`);"
@@ -60,7 +69,7 @@ def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
         slider.focus()
         for _ in range(80):
             page.keyboard.press("ArrowRight")
-        loaded("decoded")
+        drawn("explorer_digit", "slider")
         shots["Explorer"] = page.screenshot()
 
         page.get_by_role("tab", name="Reconstruct", exact=True).click()
@@ -69,9 +78,9 @@ def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
         loaded("reconstruction")
         shots["Reconstruct"] = page.screenshot()
 
-        for tab, elem_id in (("Manifold", "grid"), ("Sample & interpolate", "samples")):
+        for tab, view, key in (("Manifold", "grid", "sharp"), ("Sample & interpolate", "interp_map", None)):
             page.get_by_role("tab", name=tab, exact=True).click()
-            loaded(elem_id)
+            drawn(view, key)
             shots[tab] = page.screenshot()
 
         page.get_by_role("tab", name="ELBO anatomy", exact=True).click()

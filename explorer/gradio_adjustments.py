@@ -10,9 +10,12 @@
    gets a message saying why. Replaces gradio.utils.error_payload (and queueing's copy).
 4. `uploads_unopened`: an upload reaches our own checks even when it is not an image.
    Replaces the preprocess of the two upload components.
+5. `serve_assets`: the folder of the page's own files (explorer/assets.py) is served as it
+   is, and browsers may keep its files for good: their names change with their content.
+   Wraps gradio.routes.file_fetch.
 
 Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still
-works that way. Where it does not, 2 and 3 are left out and the app runs with Gradio's own
+works that way. Where it does not, 2, 3 and 5 are left out and the app runs with Gradio's own
 behaviour; for 1 and 4 (set in the class or on the component) the check says that they no
 longer help. Either way a warning is logged at start-up, as it is for a Gradio version
 outside VERIFIED. `install()` is safe to run again: Gradio's
@@ -32,6 +35,7 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 import gradio as gr  # noqa: E402
 import gradio.image_utils  # noqa: E402
 import gradio.queueing  # noqa: E402
+import gradio.routes  # noqa: E402
 import gradio.utils  # noqa: E402
 import pydantic  # noqa: E402
 from gradio import processing_utils  # noqa: E402
@@ -245,12 +249,51 @@ def file_payload_messages() -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- 5. the page's own files, cached for good
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+_asset_folders: set[Path] = set()
+
+
+def serve_assets(folder: Path) -> None:
+    """Serve the files of `folder` at /gradio_api/file=<path> (this replaces any earlier
+    gr.set_static_paths), with a Cache-Control that lets browsers keep them: a reload of the
+    page then fetches none of them again. Only for folders whose file names change with their
+    content, as explorer/assets.py's do."""
+    folder = Path(folder).resolve()
+    gr.set_static_paths([folder])
+    _asset_folders.add(folder)
+
+
+def file_fetch_caching_assets(path_or_url, request, blocks_or_config, upload_dir):
+    """Gradio's file_fetch (the /gradio_api/file= route), adding IMMUTABLE to what it serves
+    from a folder given to serve_assets. Gradio's own answer carries no Cache-Control, and
+    starlette's FileResponse never answers 304, so without it every reload fetched the ~2 MB
+    decoder again."""
+    response = file_fetch_caching_assets.__wrapped__(path_or_url, request, blocks_or_config, upload_dir)
+    if Path(str(path_or_url)).resolve().parent in _asset_folders:
+        response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+def cached_assets() -> str | None:
+    """Install file_fetch_caching_assets; the reason it cannot be installed, or None."""
+    original = _original(getattr(gradio.routes, "file_fetch", None))
+    if original is None or _parameters(original) != ["path_or_url", "request", "blocks_or_config", "upload_dir"]:
+        return "routes.file_fetch no longer takes (path_or_url, request, blocks_or_config, upload_dir)"
+    if "file_fetch" not in _names_in(gradio.routes.App.create_app.__code__):
+        return "the app's file route no longer calls routes.file_fetch"
+    file_fetch_caching_assets.__wrapped__ = original
+    gradio.routes.file_fetch = file_fetch_caching_assets
+    return None
+
+
 # ---------------------------------------------------------------- installing
 
 
 ADJUSTMENTS = {"atomic image saves": atomic_image_saves, "messages for refused file payloads": file_payload_messages,
                "file payloads checked however the app is served": served_blocks_check_file_paths,
-               "uploads reach our checks": uploads_unopened_in_effect}
+               "uploads reach our checks": uploads_unopened_in_effect, "the page's files cached for good": cached_assets}
 
 
 def install() -> dict[str, str | None]:
@@ -278,6 +321,15 @@ def _unwrap(fn):
     while hasattr(fn, "__wrapped__"):
         fn = fn.__wrapped__
     return fn
+
+
+def _names_in(code) -> set[str]:
+    """The global names a code object and the functions nested in it use."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names_in(const)
+    return names
 
 
 def _parameters(fn) -> list[str]:

@@ -1,12 +1,16 @@
 """The app in a real browser: Debian's chromium, driven by Playwright, against the app
 served on loopback (the `app_url` fixture of conftest.py).
 
-A user drags a slider and the decoded digit changes, uploads a photo of a digit and
-gets its reconstruction, clicks the manifold grid and it recentres, and moves L and
-K in the ELBO anatomy tab and the numbers change. The command that regenerates the
+The page decodes as the server does (1,000 points, every pixel within 1/255); dragging a
+slider, hovering the map and panning the grid change the pictures with no request, and
+they show what the server's model decodes; the page falls back to the server when its
+decoder cannot load. A user uploads a photo of a digit and gets its reconstruction,
+clicks the manifold grid and it recentres, and moves L and K in the ELBO anatomy tab and
+the numbers change. The command that regenerates the
 README's screenshot photographs every tab with output (into a temporary folder here).
 Skips when /usr/bin/chromium is absent (CI installs it).
 """
+import base64
 import io
 import subprocess
 import sys
@@ -18,6 +22,10 @@ from PIL import Image
 
 from explorer import handlers as h
 from pictures import photo_of
+from vae import latent
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from docs.screenshot import RECORD_PAINTS  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -42,10 +50,50 @@ def browser():
 def page(browser, app_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(TIMEOUT)
+    page.add_init_script(RECORD_PAINTS)
     page.goto(app_url)
-    page.wait_for_selector("#decoded img")
+    drawn(page, "explorer_digit")
     yield page
     page.close()
+
+
+def drawn(page, view: str, key: str | None = None, after: int = 0) -> int:
+    """Wait until explorer.js has drawn `view` (for `key` if given) as its paint number > after; return the count of paints."""
+    page.wait_for_function("([view, key, after]) => window.__paints.length > after &&"
+                           " window.__paints.slice(after).some(p => p.view === view && (!key || p.key === key))",
+                           arg=[view, key, after])
+    return paints(page)
+
+
+def paints(page) -> int:
+    return page.evaluate("() => window.__paints.length")
+
+
+def canvas(page, elem_id: str) -> np.ndarray:
+    """The grey levels of the canvas in #elem_id, as drawn (height x width)."""
+    width, height, data = page.evaluate("""(id) => {
+        const c = document.querySelector(`#${id} canvas`), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let s = ''; for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i]);
+        return [c.width, c.height, btoa(s)]; }""", elem_id)
+    return np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(height, width)
+
+
+def server_digit(z1: float, z2: float) -> np.ndarray:
+    """What the server's model (float32) decodes at z, as uint8 28x28."""
+    return latent.decode_images(h.model, [[z1, z2]])[0]
+
+
+def caption_z(page) -> tuple[float, float]:
+    text = page.locator("#explorer_digit .vae-caption").inner_text()
+    z1, z2 = text.split("(")[1].split(")")[0].split(",")
+    return float(z1), float(z2)
+
+
+def point_at(page, elem_id: str, x: float, y: float) -> tuple[float, float]:
+    """Where on the screen pixel (x, y) of the canvas in #elem_id is shown (canvases are scaled to fit)."""
+    box = page.locator(f"#{elem_id} canvas").bounding_box()
+    size = page.evaluate("(id) => { const c = document.querySelector(`#${id} canvas`); return [c.width, c.height]; }", elem_id)
+    return box["x"] + x * box["width"] / size[0], box["y"] + y * box["height"] / size[1]
 
 
 def open_tab(page, name: str) -> None:
@@ -88,18 +136,95 @@ def number(page, elem_id: str) -> float:
     return float(page.locator(f"#{elem_id} input[type=number]").input_value())
 
 
-def test_dragging_a_slider_changes_the_decoded_digit(page):
-    before_src, before_map = src(page, "decoded"), src(page, "latent_map")
-    before = fetch(page, before_src)
+def test_the_page_decodes_1000_points_as_the_server_does(page):
+    z = np.random.default_rng(0).uniform(-6, 6, (1000, 2))
+    mode, data = page.evaluate("""async (z) => {
+        const engine = await VAEPage.engine, pixels = engine.decoder.decode(z.flat(), z.length);
+        let s = ''; for (const v of pixels) s += String.fromCharCode(v);
+        return [engine.mode, btoa(s)]; }""", z.tolist())
+    assert mode == "page"
+    mine = np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(1000, 28, 28).astype(int)
+    assert np.abs(mine - latent.decode_images(h.model, z)).max() <= 1
+
+
+def test_dragging_hovering_and_panning_draw_the_servers_digits_with_no_request(page):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    before = canvas(page, "explorer_digit")
+
+    count = paints(page)
     drag(page, "z1", 120)
-    assert number(page, "z1") > 0.5
-    after = fetch(page, wait_for_new_image(page, "decoded", before_src))
-    assert after.shape == before.shape and np.abs(after.astype(int) - before).mean() > 2
-    wait_for_new_image(page, "latent_map", before_map)  # the marker follows
+    z1, z2 = number(page, "z1"), number(page, "z2")
+    assert z1 > 0.5
+    page.wait_for_function("(z) => document.querySelector('#explorer_digit .vae-caption').innerText.includes(z)", arg=f"{z1:.2f}")
+    assert paints(page) > count + 2, "the digit and the marker follow the drag"
+    shown = canvas(page, "explorer_digit")
+    assert np.abs(shown.astype(int) - before).mean() > 2
+    assert np.abs(shown.astype(int) - server_digit(z1, z2)).max() <= 1
 
-    page.keyboard.press("ArrowRight")  # the slider keeps focus after the drag; the keyboard moves it too
-    wait_for_new_image(page, "decoded", src(page, "decoded"))
+    page.mouse.move(*point_at(page, "explorer_map", *h.MAP.z_to_px(np.array([-2.0, 1.0]))), steps=5)
+    page.wait_for_function("() => document.querySelector('#explorer_digit .vae-caption').innerText.includes('hovering')")
+    hovered = caption_z(page)
+    assert hovered == pytest.approx((-2.0, 1.0), abs=0.05)
+    assert np.abs(canvas(page, "explorer_digit").astype(int) - server_digit(*hovered)).max() <= 1
+    assert (number(page, "z1"), number(page, "z2")) == (z1, z2), "hovering previews; it does not move the sliders"
+    assert requests == [], requests
 
+    open_tab(page, "Manifold")
+    drawn(page, "grid", "sharp")
+    page.wait_for_timeout(300)
+    grid_before, requests[:] = canvas(page, "grid"), []
+    x, y = point_at(page, "grid", 330, 330)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 90, y + 40, steps=6)
+    moved = canvas(page, "grid")
+    assert np.abs(moved.astype(int) - grid_before).mean() > 5, "the grid moves with the pointer"
+    assert requests == [], requests
+    count = paints(page)
+    page.mouse.up()
+    drawn(page, "grid", "sharp", after=count)
+    window = [number(page, e) for e in ("grid_z1", "grid_z2", "grid_span")]
+    assert window[0] > 0.3 and window[1] > 0.1 and window[2] == 6.0
+    sharp = np.asarray(h.grid(*window, 20, "linear"))
+    np.testing.assert_array_equal(canvas(page, "grid"), sharp)
+    assert all("/gradio_api/call/grid" in u or "/gradio_api/file=" in u for u in requests), requests
+
+
+def test_a_page_that_cannot_load_the_decoder_says_so_and_asks_the_server(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT)
+    page.add_init_script(RECORD_PAINTS)
+    page.route("**/decoder-*.bin", lambda route: route.abort())
+    page.goto(app_url)
+    page.wait_for_function("() => (document.querySelector('.vae-mode')?.innerText || '').includes('could not run the decoder')")
+    drawn(page, "explorer_digit")
+    count = paints(page)
+    drag(page, "z1", 120)
+    z1, z2 = number(page, "z1"), number(page, "z2")
+    page.wait_for_function("(z) => document.querySelector('#explorer_digit .vae-caption').innerText.includes(z)", arg=f"{z1:.2f}")
+    drawn(page, "explorer_digit", after=count)
+    page.wait_for_timeout(500)  # the newest of the answers
+    shown = canvas(page, "explorer_digit")[::h.DIGIT_SCALE, ::h.DIGIT_SCALE]  # the server's picture, 4x enlarged
+    np.testing.assert_array_equal(shown, h.decode(z1, z2)[::h.DIGIT_SCALE, ::h.DIGIT_SCALE])
+    page.close()
+
+
+def test_asking_for_the_server_path_and_reloading_fetches_no_file_again(browser, app_url):
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.add_init_script(RECORD_PAINTS)
+    page.goto(app_url + "?decode=server")
+    page.wait_for_function("() => (document.querySelector('.vae-mode')?.innerText || '').includes('?decode=server')")
+    page.goto(app_url)
+    drawn(page, "explorer_digit")
+    page.reload()
+    drawn(page, "explorer_digit")
+    page.wait_for_function("() => performance.getEntriesByType('resource').filter(e => e.name.includes('decoder-')).length > 0")
+    sizes = page.evaluate("() => performance.getEntriesByType('resource').filter(e => /(decoder|points|explorer)-[0-9a-f]+/.test(e.name))"
+                          ".map(e => [e.name, e.transferSize])")
+    assert len(sizes) == 3 and all(size == 0 for _, size in sizes), sizes  # 0 bytes over the wire: from the cache
+    page.close()
 
 
 def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
@@ -127,11 +252,9 @@ def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
 
 def test_clicking_the_grid_recentres_it(page):
     open_tab(page, "Manifold")
-    old = src(page, "grid")
-    page.wait_for_selector("#grid img")
-    box = page.locator("#grid img").bounding_box()
-    page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + 0.15 * box["height"])  # a cell up and to the left
-    wait_for_new_image(page, "grid", old)
+    count = drawn(page, "grid", "sharp")
+    page.mouse.click(*point_at(page, "grid", 52 + 0.15 * 580, 36 + 0.15 * 580))  # a cell up and to the left
+    drawn(page, "grid", "sharp", after=count)
     assert number(page, "grid_z1") < -1 and number(page, "grid_z2") > 1
 
 
@@ -174,10 +297,8 @@ def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
 
 
 def click_map_at(page, elem_id: str, x: float, y: float) -> None:
-    """Click a latent map where pixel (x, y) of its picture is shown (the picture is scaled to fit)."""
-    box = page.locator(f"#{elem_id} img").bounding_box()
-    width, height = h.MAP.size
-    page.mouse.click(box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height)
+    """Click a latent map where pixel (x, y) of its picture is shown."""
+    page.mouse.click(*point_at(page, elem_id, x, y))
 
 
 def picker_text(page, elem_id: str) -> str:
@@ -186,11 +307,11 @@ def picker_text(page, elem_id: str) -> str:
 
 def test_a_click_on_the_legend_moves_nothing_and_a_click_on_the_plot_does(page):
     left, top, right, bottom = h.MAP.box
-    click_map_at(page, "latent_map", right + 30, top + 40)  # the legend's "1"
+    click_map_at(page, "explorer_map", right + 30, top + 40)  # the legend's "1"
     page.wait_for_timeout(1500)
     assert (number(page, "z1"), number(page, "z2")) == (0.0, 0.0)
     x, y = h.MAP.z_to_px(np.array([2.0, -1.0]))
-    click_map_at(page, "latent_map", x, y)
+    click_map_at(page, "explorer_map", x, y)
     page.wait_for_function("() => parseFloat(document.querySelector('#z1 input[type=number]').value) > 1.5")
     assert number(page, "z1") == pytest.approx(2.0, abs=0.1) and number(page, "z2") == pytest.approx(-1.0, abs=0.1)
 
@@ -218,11 +339,9 @@ def test_pickers_do_not_name_a_test_digit_that_is_no_longer_shown(page, tmp_path
 
 def test_zooming_the_manifold_out_says_where_digits_end(page):
     open_tab(page, "Manifold")
-    assert page.locator("#grid_note").inner_text().strip() == ""
-    old = src(page, "grid")
+    assert page.locator("#grid .vae-note").inner_text().strip() == ""
     page.locator("#zoom_out").click()
-    wait_for_new_image(page, "grid", old)
-    page.wait_for_function("() => document.querySelector('#grid_note').innerText.includes('beyond |z| = 4')")
+    page.wait_for_function("() => document.querySelector('#grid .vae-note').innerText.includes('beyond |z| = 4')")
 
 
 def test_the_elbo_tab_calls_iwae_an_estimate_with_its_spread(page):
@@ -242,12 +361,8 @@ def image_buttons(page, elem_id: str) -> list[str]:
 
 def test_pictures_have_no_share_button_and_the_footer_no_dangling_dot(page):
     assert page.locator("footer").inner_text().strip() == "Use via API"
-    assert "Download" in image_buttons(page, "decoded") and "Share" not in image_buttons(page, "decoded")
-    open_tab(page, "Sample & interpolate")
-    for elem_id in ("samples", "interpolation"):
-        assert "Share" not in image_buttons(page, elem_id), elem_id
-    open_tab(page, "Manifold")
-    assert "Share" not in image_buttons(page, "grid")
+    open_tab(page, "Reconstruct")
+    assert "Download" in image_buttons(page, "rec_map") and "Share" not in image_buttons(page, "rec_map")
 
 
 def reset(page, elem_id: str) -> None:
@@ -256,25 +371,26 @@ def reset(page, elem_id: str) -> None:
 
 def test_resetting_a_slider_moves_what_it_drives(page):
     x, y = h.MAP.z_to_px(np.array([0.19, -3.67]))
-    click_map_at(page, "latent_map", x, y)
+    click_map_at(page, "explorer_map", x, y)
     page.wait_for_function("() => parseFloat(document.querySelector('#z2 input[type=number]').value) < -3")
     z1 = number(page, "z1")
-    digit, marker = src(page, "decoded"), src(page, "latent_map")
-    wait_for_new_image(page, "decoded", None)
+    marker = canvas(page, "explorer_map")
     reset(page, "z2")
     assert number(page, "z2") == 0.0
-    shown = fetch(page, wait_for_new_image(page, "decoded", digit))
-    np.testing.assert_array_equal(shown, h.decode(z1, 0.0))
-    wait_for_new_image(page, "latent_map", marker)  # the marker follows
+    page.wait_for_function("(z) => document.querySelector('#explorer_digit .vae-caption').innerText.includes(z)",
+                           arg=f"({z1:.2f}, 0.00)")
+    assert np.abs(canvas(page, "explorer_digit").astype(int) - server_digit(z1, 0.0)).max() <= 1
+    assert (canvas(page, "explorer_map") != marker).any(), "the marker follows"
 
     open_tab(page, "Manifold")
-    grid = src(page, "grid")
+    count = drawn(page, "grid", "sharp")
     page.locator("#zoom_in").click()
-    grid = wait_for_new_image(page, "grid", grid)
+    count = drawn(page, "grid", "sharp", after=count)
     assert number(page, "grid_span") < 6
     reset(page, "grid_span")
-    wait_for_new_image(page, "grid", grid)
+    drawn(page, "grid", "sharp", after=count)
     assert number(page, "grid_span") == 6.0
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(0.0, 0.0, 6.0, 20, "linear")))
 
     open_tab(page, "ELBO anatomy")
     shows_l_10 = "() => /L = 10(?!\\d)/.test(document.querySelector('#elbo_numbers').innerText)"

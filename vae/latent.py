@@ -129,8 +129,8 @@ def prior_samples(n: int, seed: int) -> torch.Tensor:
     the first ones, nothing else that draws random numbers changes them, and the page's JavaScript
     draws the very same samples for a seed."""
 
-    def uniform(i: int) -> float:  # in (0, 1): the log below never sees 0
-        return (mix32(mix32(i) ^ seed) + 0.5) / 2**32
+    def uniform(i: int) -> float:  # in (0, 1): the log below never sees 0; i + 1, as mix32(0) = 0
+        return (mix32(mix32(i + 1) ^ seed) + 0.5) / 2**32
 
     z = []
     for i in range(n):

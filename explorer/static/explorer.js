@@ -12,7 +12,8 @@
    explorer/assets.py writes). Where it cannot run, or with ?decode=server in the address,
    the digits come from the app's API endpoints instead, and one line on the page says so.
    The manifold's sharp grid always comes from the server's /grid, which decodes a grid
-   several times faster than JavaScript can; panning and zooming move the picture at once.
+   several times faster than JavaScript can (docs/benchmarks.md): dragging and zooming on it
+   move and scale the picture shown at once, and ask for the sharp one when the gesture ends.
 
    Every paint records when it happened, as a "vae-painted" event on the document
    (bench/browser_latency.py and the browser tests listen to it). */
@@ -175,7 +176,7 @@
 
   /* The i-th prior sample of a seed, by Box-Muller: vae.latent.prior_samples. */
   function priorSample(seed, i) {
-    const u = (k) => (mix32((mix32(2 * i + k) ^ seed) >>> 0) + 0.5) / 4294967296;
+    const u = (k) => (mix32((mix32(2 * i + k + 1) ^ seed) >>> 0) + 0.5) / 4294967296;
     const r = Math.sqrt(-2 * Math.log(u(0))), angle = 2 * Math.PI * u(1);
     return [r * Math.cos(angle), r * Math.sin(angle)];
   }
@@ -460,7 +461,7 @@
     },
   };
 
-  const grid = { state: null, shown: null, asked: "" };
+  const grid = { state: null, shown: null, asked: "", gesture: false };
   const samples = { n: 36, seed: 0, cache: new Map() };
   const interp = { a: [0, 0], b: [0, 0], steps: 10 };
   Object.assign(VAEPage.controllers, { explorer, grid, samples, interp });
@@ -559,8 +560,11 @@
         const reach = Math.max(Math.abs(state.z1), Math.abs(state.z2)) + state.span / 2;
         note.textContent = reach > props.digit_region ? props.note : "";
         view.paint(key);
-        const asked = JSON.stringify(state);
-        if (asked !== grid.asked) { grid.asked = asked; fetchSharp(state); }
+        if (!grid.gesture) view.sharpen();
+      };
+      view.sharpen = () => {  // during a drag or a run of wheel steps, only when it ends: no request while dragging
+        const asked = JSON.stringify(grid.state);
+        if (asked !== grid.asked) { grid.asked = asked; fetchSharp(grid.state); }
       };
       const commit = (z1, z2, span) => {
         const state = { ...grid.state, z1: clamp(round2(z1), -FRAME.half, FRAME.half), z2: clamp(round2(z2), -FRAME.half, FRAME.half),
@@ -568,10 +572,11 @@
         VAEPage.set("grid", state.z1, state.z2, state.span, state.n, state.spacing, "pan");
         pick("grid", [state.z1, state.z2, state.span]);
       };
-      let drag = null;
+      let drag = null, wheelEnd = null;
       canvas.addEventListener("pointerdown", (e) => {
         if (!grid.state) return;
         drag = { start: canvasPoint(canvas, e), state: { ...grid.state }, moved: false };
+        grid.gesture = true;
         canvas.setPointerCapture(e.pointerId);
       });
       canvas.addEventListener("pointermove", (e) => {
@@ -592,7 +597,10 @@
           }
         }
         drag = null;
+        grid.gesture = false;
+        view.sharpen();
       });
+      canvas.addEventListener("pointercancel", () => { drag = null; grid.gesture = false; view.sharpen(); });
       canvas.addEventListener("wheel", (e) => {
         if (!grid.state) return;
         e.preventDefault();
@@ -600,7 +608,10 @@
         const factor = clamp(Math.exp(e.deltaY * 0.002), 0.5, 2);
         const span = clamp(s.span * factor, props.span_min, props.span_max), k = span / s.span;
         const px = x - (L.left + L.size / 2), py = y - (L.top + L.size / 2);  // the point under the pointer stays put
+        grid.gesture = true;
         commit(s.z1 + px * zpp * (1 - k), s.z2 - py * zpp * (1 - k), span);
+        clearTimeout(wheelEnd);
+        wheelEnd = setTimeout(() => { grid.gesture = false; view.sharpen(); }, 100);
       }, { passive: false });
       if (grid.state) view.set(grid.state, "load");
     },
