@@ -22,7 +22,7 @@ from PIL import Image
 
 from explorer import handlers as h
 from pictures import photo_of
-from vae import latent
+from vae import draw, latent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from docs.screenshot import RECORD_PAINTS  # noqa: E402
@@ -122,6 +122,7 @@ def fetch(page, url: str) -> np.ndarray:
 def drag(page, elem_id: str, dx: float) -> None:
     """Press the slider's thumb (at its current value) and drag it dx pixels, as a user does."""
     slider = page.locator(f"#{elem_id} input[type=range]")
+    slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
     lo, hi = float(slider.get_attribute("min")), float(slider.get_attribute("max"))
     x = box["x"] + box["width"] * (float(slider.input_value()) - lo) / (hi - lo)
@@ -189,6 +190,31 @@ def test_dragging_hovering_and_panning_draw_the_servers_digits_with_no_request(p
     sharp = np.asarray(h.grid(*window, 20, "linear"))
     np.testing.assert_array_equal(canvas(page, "grid"), sharp)
     assert all("/gradio_api/call/grid" in u or "/gradio_api/file=" in u for u in requests), requests
+
+
+def test_samples_and_interpolation_are_drawn_in_the_page_as_the_server_decodes_them(page):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    z = page.evaluate("() => [0, 1, 2, 99].map(i => VAEPage.priorSample(4000000000, i))")
+    np.testing.assert_allclose(z, latent.prior_samples(100, 4_000_000_000).numpy()[[0, 1, 2, 99]], atol=1e-6)
+
+    open_tab(page, "Sample & interpolate")
+    count = paints(page)
+    page.locator("#samples_seed input").fill("7")
+    page.locator("#samples_seed input").press("Enter")
+    drawn(page, "samples", after=count)
+    drawn(page, "samples_map", after=count)
+    sheet = draw.sample_sheet(latent.decode_images(h.model, latent.prior_samples(36, 7)))
+    assert np.abs(canvas(page, "samples").astype(int) - sheet).max() <= 1
+
+    count = paints(page)
+    drag(page, "interp_b1", -60)
+    drawn(page, "interp", after=count)
+    ends = [number(page, e) for e in ("interp_a1", "interp_a2", "interp_b1", "interp_b2")]
+    page.wait_for_timeout(300)
+    strip = draw.strip(latent.decode_images(h.model, latent.interpolation_points(ends[:2], ends[2:], 10)))
+    assert np.abs(canvas(page, "interp").astype(int) - strip).max() <= 1
+    assert requests == [], requests
 
 
 def test_a_page_that_cannot_load_the_decoder_says_so_and_asks_the_server(browser, app_url):
