@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 import gradio.image_utils
 import gradio.queueing
+import gradio.routes
 import gradio.utils
 import httpx
 import pytest
@@ -68,6 +69,8 @@ def test_installing_again_never_wraps_a_wrapper():
     assert gradio.utils.error_payload is gradio.queueing.error_payload is adjust.error_payload_for_bad_files
     assert adjust.error_payload_for_bad_files.__wrapped__.__module__ == "gradio.utils"
     assert adjust.save_pil_to_cache_atomically.__wrapped__.__module__ == "gradio.processing_utils"
+    assert gradio.routes.file_fetch is adjust.file_fetch_caching_assets
+    assert adjust.file_fetch_caching_assets.__wrapped__.__module__ == "gradio.route_utils"
     assert gradio.utils.error_payload(InvalidPathError("/etc/passwd"), False) == {
         "error": adjust.FOREIGN_FILE, "duration": 10, "visible": True, "title": "Error"}
     assert gradio.utils.error_payload(ValueError("/srv/secret"), False) == {"error": None}
@@ -162,3 +165,12 @@ def test_an_upload_reaches_our_checks_unopened(tmp_path):
     assert adjust.uploads_unopened(gr.Image(type="filepath")).preprocess(payload) == str(text_file)
     with pytest.raises(Exception, match="cannot identify image file"):
         gr.Image(type="filepath").preprocess(payload)
+
+
+def test_a_file_route_that_no_longer_calls_file_fetch_is_named(monkeypatch):
+    def file_fetch(path_or_url, request):
+        return None
+
+    monkeypatch.setattr(gradio.routes, "file_fetch", file_fetch)
+    assert adjust.cached_assets() == "routes.file_fetch no longer takes (path_or_url, request, blocks_or_config, upload_dir)"
+    assert gradio.routes.file_fetch is file_fetch
