@@ -1,6 +1,17 @@
 """Many people using the app at once, on loopback.
 
-    python bench/load.py                # 32 users, 60 s on /decode and 60 s on /noop
+    python bench/load.py --explorers 32 64 128   # people using the page: how many one server holds
+    python bench/load.py                         # the server path: 32 users, 60 s on /decode and 60 s on /noop
+
+--explorers: each simulated person uses the page as it is: dragging sliders and hovering
+the maps make no request (the page decodes), so a drag is only time passing; releasing a
+pan of the manifold asks /grid for the sharp grid; now and then the person uploads a photo
+of a digit (/reconstruct) or looks at its ELBO anatomy (/elbo, a digit from the first 100
+test digits, so the quadrature's cache misses as it would for new digits). Each crowd size
+runs for --seconds; printed per size: requests/s, p50 and p99 per endpoint, errors. The goal
+for a size: no errors and p99 under one second.
+
+Without --explorers, the server path (API scripts, or pages with ?decode=server):
 
 The app runs in a subprocess (with bench/app_latency.py's /noop endpoint added).
 Each simulated user behaves like a person: drags a slider for 1-3 s, during which
@@ -76,6 +87,85 @@ def start_server(port: int, log, launch_options: dict) -> subprocess.Popen:
     raise RuntimeError("the server did not come up within 180 s")
 
 
+class Explorer(threading.Thread):
+    """One person on the page: drags (no request), pans the grid (one /grid at the release),
+    sometimes an upload (/reconstruct) or the ELBO tab (/elbo); pauses between."""
+
+    def __init__(self, index: int, base: str, until: float, photos: list[bytes], log: list):
+        super().__init__(daemon=True)
+        self.rng, self.session, self.base, self.until, self.photos, self.log = random.Random(index), uuid.uuid4().hex, base, until, photos, log
+
+    def timed_call(self, client: httpx.Client, endpoint: str, make_data) -> None:
+        t0 = time.perf_counter()
+        try:
+            call(client, self.base, endpoint, make_data(), self.session)
+            error = None
+        except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
+            error = f"{type(e).__name__}: {e}"[:200]
+        self.log.append((endpoint, time.perf_counter() - t0, error))
+
+    def run(self) -> None:
+        rng = self.rng
+        with httpx.Client(timeout=60) as client:
+            while time.time() < self.until:
+                action = rng.random()
+                if action < 0.25:
+                    centre = [round(rng.uniform(-2, 2), 2) for _ in range(2)]
+                    self.timed_call(client, "grid", lambda: [*centre, round(rng.uniform(2, 8), 2), 20, "linear"])
+                elif action < 0.35:
+                    photo = rng.choice(self.photos)
+                    self.timed_call(client, "reconstruct", lambda: [upload(client, self.base, "digit.jpg", photo)])
+                elif action < 0.40:
+                    photo = rng.choice(self.photos)
+                    self.timed_call(client, "elbo", lambda: [upload(client, self.base, "digit.jpg", photo), 10, 1000, 0])
+                else:
+                    time.sleep(rng.uniform(1, 3))  # dragging a slider or hovering a map: the page decodes
+                time.sleep(rng.uniform(0.5, 2))
+
+
+def run_explorers(base: str, users: int, seconds: float, photos: list[bytes]) -> tuple[list, float]:
+    """`users` Explorers for `seconds`; returns (endpoint, seconds, error) per request and the time taken."""
+    log: list = []
+    t0 = time.time()
+    crowd = [Explorer(i, base, t0 + seconds, photos, log) for i in range(users)]
+    for person in crowd:
+        person.start()
+    for person in crowd:
+        person.join(timeout=seconds + 180)
+    return log, time.time() - t0
+
+
+def report(log: list, elapsed: float) -> dict[str, tuple[float, int]]:
+    """Per endpoint: requests/s, p50 and p99 in ms and the error count, printed; returned as {endpoint: (p99, errors)}."""
+    by_endpoint = defaultdict(list)
+    for endpoint, seconds, error in log:
+        by_endpoint[endpoint].append((seconds, error))
+    out = {}
+    for endpoint, rows in sorted(by_endpoint.items()):
+        ok = [s * 1e3 for s, e in rows if e is None]
+        errors = [e for _, e in rows if e is not None]
+        p50, p99 = (percentile(ok, 0.5), percentile(ok, 0.99)) if ok else (float("nan"),) * 2
+        print(f"  /{endpoint:12s} {len(ok) / elapsed:7.1f} req/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   errors {len(errors)}")
+        for message in sorted(set(errors))[:3]:
+            print(f"      e.g. {message}")
+        out[endpoint] = (p99, len(errors))
+    return out
+
+
+def explorers_main(args, base: str, server: subprocess.Popen, photos: list[bytes]) -> None:
+    held = []
+    for users in args.explorers:
+        cpu0 = cpu_seconds(server.pid)
+        log, elapsed = run_explorers(base, users, args.seconds, photos)
+        busy = (cpu_seconds(server.pid) - cpu0) / elapsed
+        print(f"\n{users} people exploring for {elapsed:.0f} s: {len(log)} requests, server {busy:.2f} cores busy, "
+              f"RSS {rss_mb(server.pid):.0f} MB", flush=True)
+        figures = report(log, elapsed)
+        if all(errors == 0 and p99 < 1000 for p99, errors in figures.values()):
+            held.append(users)
+    print(f"\ncrowds held with no errors and every endpoint's p99 under 1 s: {held or 'none'}")
+
+
 class User(threading.Thread):
     """One person: drags (continuous calls of the drag endpoint), pauses, sometimes a grid or an upload."""
 
@@ -141,8 +231,9 @@ def percentile(ms: list[float], q: float) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--explorers", type=int, nargs="+", help="crowd sizes of people using the page, one run each")
     p.add_argument("--users", type=int, default=32)
-    p.add_argument("--seconds", type=float, default=60, help="time on each of /decode and /noop")
+    p.add_argument("--seconds", type=float, default=60, help="time on each of /decode and /noop, or per crowd size")
     p.add_argument("--warmup", type=float, default=10, help="seconds of the same load before the start RSS is read")
     p.add_argument("--rounds", type=int, default=2, help="alternating phases per endpoint")
     p.add_argument("--max-calls", type=int, default=5000, help="per user and phase")
@@ -162,6 +253,14 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     log_file = tempfile.NamedTemporaryFile("w+", prefix="load-server-", suffix=".log", delete=False)
     server = start_server(port, log_file, launch_options)
+    if args.explorers:
+        photos = [digit_photo(np.asarray(d)) for d in digits]
+        try:
+            explorers_main(args, base, server, photos)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        return
 
     def people() -> list[str | None]:
         return [None if args.anonymous else uuid.uuid4().hex for _ in range(args.users)]
@@ -203,19 +302,8 @@ def main() -> None:
     for phase in ("decode", "noop"):
         print(f"\nphase: drags call /{phase}; server CPU {1e3 * cpu[phase] / len(logs[phase]):.1f} ms per request "
               f"({cpu[phase] / elapsed[phase]:.2f} cores busy)")
-        by_endpoint = defaultdict(list)
-        for endpoint, seconds, error in logs[phase]:
-            by_endpoint[endpoint].append((seconds, error))
-        for endpoint, rows in sorted(by_endpoint.items()):
-            ok = [s * 1e3 for s, e in rows if e is None]
-            errors = [e for _, e in rows if e is not None]
-            rate = len(ok) / elapsed[phase]
-            if endpoint == phase:
-                throughput[phase] = rate
-            p50, p99 = (percentile(ok, 0.5), percentile(ok, 0.99)) if ok else (float("nan"),) * 2
-            print(f"  /{endpoint:12s} {rate:7.1f} req/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   errors {len(errors)}")
-            for message in sorted(set(errors))[:3]:
-                print(f"      e.g. {message}")
+        report(logs[phase], elapsed[phase])
+        throughput[phase] = sum(1 for endpoint, _, error in logs[phase] if endpoint == phase and error is None) / elapsed[phase]
     print(f"\n/decode throughput / /noop throughput: {throughput['decode'] / throughput['noop']:.2f} (goal >= 0.80)")
     print(f"server RSS: {rss[0]:.0f} MB after {args.warmup:.0f} s of warm-up load, {rss[-1]:.0f} MB at the end "
           f"(growth {rss[-1] - rss[0]:+.0f} MB, goal < 50 MB); max {max(rss):.0f} MB")

@@ -1,0 +1,129 @@
+"""From the input event to pixels on the canvas, in headless Chromium: the page's own decoding
+side by side with the server path (?decode=server), in one run.
+
+    python bench/browser_latency.py               # the app alone on this machine
+    python bench/browser_latency.py --load 32     # the same while 32 people explore (bench/load.py's Explorers)
+
+Timed in the page: from the DOM event's timeStamp to the moment explorer.js has drawn the
+picture (its "vae-painted" event), for
+  - slider drag: a key press on the z1 slider (its input event) to the decoded digit;
+  - map hover: a mouse move over the latent map (pointermove) to the decoded digit;
+  - grid pan: a drag step on the manifold (pointermove) to the moved picture, and the release
+    (pointerup) to the sharp n = 20 grid from the server, which both paths share.
+Prints p50 and p99 per path and the server path's p50 over the page's (goals: slider and
+hover p50 <= 16 ms and >= 5x faster than the server; pan feedback <= 16 ms; sharp grid <= 150 ms).
+"""
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+from app_latency import ROOT, digit_photo, free_port  # noqa: E402
+from load import run_explorers, start_server  # noqa: E402
+
+from docs.screenshot import ARGS, CHROMIUM, RECORD_PAINTS  # noqa: E402
+
+RECORD_EVENTS = RECORD_PAINTS + """
+window.__events = [];
+for (const type of ["input", "pointermove", "pointerup"])
+  window.addEventListener(type, (e) => window.__events.push({ type, t: e.timeStamp }), true);"""
+
+
+def latency(page, act, event: str, view: str, key: str) -> float:
+    """Run act(), wait for explorer.js to draw `view` for `key` after it; ms from the last `event` act caused to that paint."""
+    paints, events = page.evaluate("() => [window.__paints.length, window.__events.length]")
+    act()
+    page.wait_for_function("([n, view, key]) => window.__paints.slice(n).some(p => p.view === view && p.key === key)",
+                           arg=[paints, view, key])
+    return page.evaluate("""([n, m, event, view, key]) => {
+        const fired = window.__events.slice(m).filter(e => e.type === event).pop();
+        const paint = window.__paints.slice(n).find(p => p.view === view && p.key === key && p.at >= fired.t);
+        return paint.at - fired.t; }""", [paints, events, event, view, key])
+
+
+def measure(browser, url: str, steps: int) -> dict[str, list[float]]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.add_init_script(RECORD_EVENTS)
+    page.goto(url, wait_until="load")
+    page.wait_for_function("() => window.__paints.some(p => p.view === 'explorer_digit')")
+    times: dict[str, list[float]] = {"slider drag": [], "map hover": [], "grid pan": [], "sharp grid": []}
+
+    slider = page.locator("#z1 input[type=range]")
+    slider.focus()
+    for i in range(steps):
+        key = "ArrowRight" if (i // 40) % 2 == 0 else "ArrowLeft"
+        times["slider drag"].append(latency(page, lambda: page.keyboard.press(key), "input", "explorer_digit", "slider"))
+
+    box = page.locator("#explorer_map canvas").bounding_box()
+    for i in range(steps):
+        t = i / steps
+        x, y = box["x"] + box["width"] * (0.25 + 0.5 * t), box["y"] + box["height"] * (0.3 + 0.4 * abs(np.sin(7 * t)))
+        times["map hover"].append(latency(page, lambda: page.mouse.move(x, y), "pointermove", "explorer_digit", "hover"))
+    page.mouse.move(0, 0)
+
+    page.get_by_role("tab", name="Manifold", exact=True).click()
+    page.wait_for_function("() => window.__paints.some(p => p.view === 'grid' && p.key === 'sharp')")
+    box = page.locator("#grid canvas").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for i in range(max(steps // 10, 3)):
+        page.mouse.move(cx, cy)
+        page.mouse.down()
+        direction = 1 if i % 2 == 0 else -1
+        for k in range(1, 11):
+            x = cx + direction * 6 * k
+            times["grid pan"].append(latency(page, lambda: page.mouse.move(x, cy), "pointermove", "grid", "pan"))
+        times["sharp grid"].append(latency(page, page.mouse.up, "pointerup", "grid", "sharp"))
+    page.close()
+    return times
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=120, help="slider steps and hover moves per path")
+    p.add_argument("--load", type=int, default=0, help="people exploring on the same server meanwhile (bench/load.py)")
+    args = p.parse_args()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tempfile.NamedTemporaryFile("w+", prefix="browser-latency-server-", suffix=".log", delete=False)
+    server = start_server(port, log, {})
+    crowd = None
+    if args.load:
+        digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
+        photos = [digit_photo(np.asarray(d)) for d in digits]
+        crowd = threading.Thread(target=run_explorers, args=(base, args.load, 1e9, photos), daemon=True)
+        crowd.start()
+        time.sleep(10)
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            results = {path: measure(browser, f"{base}/{query}", args.steps)
+                       for path, query in (("page", ""), ("server", "?decode=server"))}
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    def pct(ms: list[float], q: float) -> float:
+        return float(np.percentile(ms, q))
+
+    print(f"input event to pixels, headless Chromium, {args.steps} steps per measure, "
+          f"{f'{args.load} people exploring meanwhile' if args.load else 'idle server'}")
+    print(f"{'':14s} {'page p50':>9s} {'page p99':>9s} {'server p50':>11s} {'server p99':>11s} {'server/page':>12s}")
+    for name in results["page"]:
+        page, srv = results["page"][name], results["server"][name]
+        print(f"{name:14s} {pct(page, 50):8.1f}  {pct(page, 99):8.1f}  {pct(srv, 50):10.1f}  {pct(srv, 99):10.1f}  "
+              f"{pct(srv, 50) / pct(page, 50):11.1f}x")
+
+
+if __name__ == "__main__":
+    main()
