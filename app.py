@@ -42,7 +42,8 @@ def moved(*sliders: gr.Slider) -> list:
 
 
 def changed(*controls) -> list:
-    """The change events of controls: set by the user, by a listener or by a reset."""
+    """The change events of controls: set by the user, by a listener or by a reset. Gradio fires a
+    slider's change a while after its input, so the page listens to both (VAEPage.set drops the repeat)."""
     return [control.change for control in controls]
 
 
@@ -235,7 +236,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # ------------------------------------------------------------ events
     # Explorer, drawn by the page: the digit and the marker follow the sliders; the map sets them.
-    in_page(changed(z1, z2), "(a, b) => VAEPage.set('explorer', a, b)", [z1, z2])
+    in_page(moved(z1, z2) + changed(z1, z2), "(a, b) => VAEPage.set('explorer', a, b)", [z1, z2])
     explorer_map.pick(None, None, [z1, z2], js="() => VAEPage.picked('explorer_map')", **NO_PROGRESS, **NOT_IN_API)
 
     # Reconstruct
@@ -248,7 +249,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # Manifold: the page moves the grid it shows at once and asks the server's /grid for a sharp one.
     grid_controls = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
     window = [grid_z1, grid_z2, grid_span]
-    in_page(changed(*grid_controls), "(...v) => VAEPage.set('grid', ...v)", grid_controls)
+    in_page(moved(grid_z1, grid_z2, grid_span, grid_n) + changed(*grid_controls), "(...v) => VAEPage.set('grid', ...v)",
+            grid_controls)
     grid_view.pick(None, None, window, js="() => VAEPage.picked('grid')", **NO_PROGRESS, **NOT_IN_API)
     grid_map.pick(None, None, [grid_z1, grid_z2], js="() => VAEPage.picked('grid_map')", **NO_PROGRESS, **NOT_IN_API)
     for button, (dz1, dz2, zoom) in ((zoom_in, (0, 0, 1 / 1.5)), (zoom_out, (0, 0, 1.5)), (pan_left, (-1, 0, 1)),
@@ -257,10 +259,11 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                 window, window)
 
     # Samples and interpolation, drawn by the page.
-    in_page(changed(samples_n, samples_seed), "(n, seed) => VAEPage.set('samples', n, seed)", [samples_n, samples_seed])
+    in_page(moved(samples_n) + changed(samples_n, samples_seed), "(n, seed) => VAEPage.set('samples', n, seed)",
+            [samples_n, samples_seed])
     in_page(samples_button.click, "() => VAEPage.newSeed()", None, samples_seed)
     ends = [a1, a2, b1, b2]
-    in_page(changed(*ends, steps), "(...v) => VAEPage.set('interp', ...v)", ends + [steps])
+    in_page(moved(*ends, steps) + changed(*ends, steps), "(...v) => VAEPage.set('interp', ...v)", ends + [steps])
     pickers = [pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
         pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends, ends + pickers, **NO_PROGRESS,

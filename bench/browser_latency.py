@@ -4,8 +4,10 @@ side by side with the server path (?decode=server), in one run.
     python bench/browser_latency.py               # the app alone on this machine
     python bench/browser_latency.py --load 32     # the same while 32 people explore (bench/load.py's Explorers)
 
-Timed in the page: from the DOM event's timeStamp to the moment explorer.js has drawn the
-picture (its "vae-painted" event), for
+Timed in the page: from the DOM event's dispatch (a capture listener on the window, the first
+code of the page that sees it) to the moment explorer.js has drawn the picture (its
+"vae-painted" event). The time the event waited before its dispatch (its timeStamp's age then:
+the browser's input routing, the same for any page) is printed apart. Measured for
   - slider drag: a key press on the z1 slider (its input event) to the decoded digit;
   - map hover: a mouse move over the latent map (pointermove) to the decoded digit;
   - grid pan: a drag step on the manifold (pointermove) to the moved picture, and the release
@@ -32,19 +34,22 @@ from docs.screenshot import ARGS, CHROMIUM, RECORD_PAINTS  # noqa: E402
 RECORD_EVENTS = RECORD_PAINTS + """
 window.__events = [];
 for (const type of ["input", "pointermove", "pointerup"])
-  window.addEventListener(type, (e) => window.__events.push({ type, t: e.timeStamp }), true);"""
+  window.addEventListener(type, (e) => window.__events.push({ type, t: performance.now(), queued: performance.now() - e.timeStamp }), true);"""
 
 
-def latency(page, act, event: str, view: str, key: str) -> float:
-    """Run act(), wait for explorer.js to draw `view` for `key` after it; ms from the last `event` act caused to that paint."""
+def latency(page, act, event: str, view: str, key: str, queued: list[float]) -> float:
+    """Run act(), wait for explorer.js to draw `view` for `key` after it; ms from the dispatch of the last `event` act
+    caused to that paint. How long that event waited before its dispatch is appended to `queued`."""
     paints, events = page.evaluate("() => [window.__paints.length, window.__events.length]")
     act()
     page.wait_for_function("([n, view, key]) => window.__paints.slice(n).some(p => p.view === view && p.key === key)",
                            arg=[paints, view, key])
-    return page.evaluate("""([n, m, event, view, key]) => {
+    ms, waited = page.evaluate("""([n, m, event, view, key]) => {
         const fired = window.__events.slice(m).filter(e => e.type === event).pop();
         const paint = window.__paints.slice(n).find(p => p.view === view && p.key === key && p.at >= fired.t);
-        return paint.at - fired.t; }""", [paints, events, event, view, key])
+        return [paint.at - fired.t, fired.queued]; }""", [paints, events, event, view, key])
+    queued.append(waited)
+    return ms
 
 
 def measure(browser, url: str, steps: int) -> dict[str, list[float]]:
@@ -54,18 +59,19 @@ def measure(browser, url: str, steps: int) -> dict[str, list[float]]:
     page.goto(url, wait_until="load")
     page.wait_for_function("() => window.__paints.some(p => p.view === 'explorer_digit')")
     times: dict[str, list[float]] = {"slider drag": [], "map hover": [], "grid pan": [], "sharp grid": []}
+    queued: list[float] = []
 
     slider = page.locator("#z1 input[type=range]")
     slider.focus()
     for i in range(steps):
         key = "ArrowRight" if (i // 40) % 2 == 0 else "ArrowLeft"
-        times["slider drag"].append(latency(page, lambda: page.keyboard.press(key), "input", "explorer_digit", "slider"))
+        times["slider drag"].append(latency(page, lambda: page.keyboard.press(key), "input", "explorer_digit", "slider", queued))
 
     box = page.locator("#explorer_map canvas").bounding_box()
     for i in range(steps):
         t = i / steps
         x, y = box["x"] + box["width"] * (0.25 + 0.5 * t), box["y"] + box["height"] * (0.3 + 0.4 * abs(np.sin(7 * t)))
-        times["map hover"].append(latency(page, lambda: page.mouse.move(x, y), "pointermove", "explorer_digit", "hover"))
+        times["map hover"].append(latency(page, lambda: page.mouse.move(x, y), "pointermove", "explorer_digit", "hover", queued))
     page.mouse.move(0, 0)
 
     page.get_by_role("tab", name="Manifold", exact=True).click()
@@ -78,9 +84,10 @@ def measure(browser, url: str, steps: int) -> dict[str, list[float]]:
         direction = 1 if i % 2 == 0 else -1
         for k in range(1, 11):
             x = cx + direction * 6 * k
-            times["grid pan"].append(latency(page, lambda: page.mouse.move(x, cy), "pointermove", "grid", "pan"))
-        times["sharp grid"].append(latency(page, page.mouse.up, "pointerup", "grid", "sharp"))
+            times["grid pan"].append(latency(page, lambda: page.mouse.move(x, cy), "pointermove", "grid", "pan", queued))
+        times["sharp grid"].append(latency(page, page.mouse.up, "pointerup", "grid", "sharp", queued))
     page.close()
+    times["(events queued before dispatch)"] = queued
     return times
 
 
@@ -118,10 +125,10 @@ def main() -> None:
 
     print(f"input event to pixels, headless Chromium, {args.steps} steps per measure, "
           f"{f'{args.load} people exploring meanwhile' if args.load else 'idle server'}")
-    print(f"{'':14s} {'page p50':>9s} {'page p99':>9s} {'server p50':>11s} {'server p99':>11s} {'server/page':>12s}")
+    print(f"{'':31s} {'page p50':>9s} {'page p99':>9s} {'server p50':>11s} {'server p99':>11s} {'server/page':>12s}")
     for name in results["page"]:
         page, srv = results["page"][name], results["server"][name]
-        print(f"{name:14s} {pct(page, 50):8.1f}  {pct(page, 99):8.1f}  {pct(srv, 50):10.1f}  {pct(srv, 99):10.1f}  "
+        print(f"{name:31s} {pct(page, 50):8.1f}  {pct(page, 99):8.1f}  {pct(srv, 50):10.1f}  {pct(srv, 99):10.1f}  "
               f"{pct(srv, 50) / pct(page, 50):11.1f}x")
 
 

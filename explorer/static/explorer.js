@@ -63,6 +63,22 @@
 
   // ------------------------------------------------------------ the decoder
 
+  /* One Linear layer on n inputs h [n, cols] -> [n, rows], with ELU after it if elu. One weight row
+     meets every input while it is in cache; V8 runs the plain inner loop fastest. */
+  function linear({ rows, cols, weight, bias }, h, n, elu) {
+    const out = new Float32Array(n * rows);
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols, b = bias[r];
+      for (let k = 0; k < n; k++) {
+        const x = k * cols;
+        let v = b;
+        for (let c = 0; c < cols; c++) v += weight[row + c] * h[x + c];
+        out[k * rows + r] = elu && v < 0 ? Math.exp(v) - 1 : v;
+      }
+    }
+    return out;
+  }
+
   class Decoder {
     constructor({ meta, arrays }) {
       this.layers = [];
@@ -82,28 +98,9 @@
     /* z: n latent points as [z1, z2, z1, z2, ...] -> n digits, 784 uint8 each (white ink on black). */
     decode(z, n) {
       let h = Float32Array.from(z);
-      const pixels = new Uint8Array(n * 784);
-      this.layers.forEach(({ rows, cols, weight, bias }, index) => {
-        const last = index === this.layers.length - 1, next = new Float32Array(n * rows);
-        for (let r = 0; r < rows; r++) {  // one weight row against every digit while it is in cache
-          const row = r * cols;
-          for (let k = 0; k < n; k++) {
-            const x = k * cols;
-            let a0 = bias[r], a1 = 0, a2 = 0, a3 = 0, c = 0;
-            for (; c + 3 < cols; c += 4) {
-              a0 += weight[row + c] * h[x + c];
-              a1 += weight[row + c + 1] * h[x + c + 1];
-              a2 += weight[row + c + 2] * h[x + c + 2];
-              a3 += weight[row + c + 3] * h[x + c + 3];
-            }
-            for (; c < cols; c++) a0 += weight[row + c] * h[x + c];
-            const v = a0 + a1 + a2 + a3;
-            if (last) pixels[k * rows + r] = Math.round(255 / (1 + Math.exp(-v)));
-            else next[k * rows + r] = v > 0 ? v : Math.exp(v) - 1;  // ELU
-          }
-        }
-        h = next;
-      });
+      for (let i = 0; i < this.layers.length - 1; i++) h = linear(this.layers[i], h, n, true);
+      const logits = linear(this.layers[this.layers.length - 1], h, n, false), pixels = new Uint8Array(logits.length);
+      for (let i = 0; i < logits.length; i++) pixels[i] = Math.round(255 / (1 + Math.exp(-logits[i])));  // sigmoid
       return pixels;
     }
 
@@ -456,8 +453,8 @@
     },
     paint(key) {
       const shown = this.hover || this.z, digit = VAEPage.views.explorer_digit, map = VAEPage.views.explorer_map;
-      if (map) map.paint(key);
       if (digit) digit.show(shown, !!this.hover, key);
+      if (map) map.paint(key);
     },
   };
 
@@ -709,8 +706,12 @@
   };
 
   /* Called by the JS-only listeners of the controls with their values; the key says what moved. */
+  const lastSet = {};
   VAEPage.set = (name, ...values) => {
     const views = VAEPage.views, key = typeof values[values.length - 1] === "string" && values.length > 5 ? values.pop() : "slider";
+    const signature = JSON.stringify(values);
+    if (lastSet[name] === signature) return [];  // a control's input and change events both report one move
+    lastSet[name] = signature;
     assign(name, values);
     if (name === "grid") {
       if (views.grid) views.grid.set(grid.state, key);
@@ -720,6 +721,23 @@
       if (views[v]) views[v].paint(key);
     return [];
   };
+
+  /* Sliders dragged: the pictures follow from the DOM's own input event, caught before Gradio handles
+     it; Gradio's input and change events (typed values, resets, values set by listeners) come after
+     and find nothing new. Without the sliders' markup this finds nothing, and Gradio's events alone do it. */
+  const SLIDERS = { explorer: ["z1", "z2"], grid: ["grid_z1", "grid_z2", "grid_span", "grid_n"], samples: ["samples_n"],
+    interp: ["interp_a1", "interp_a2", "interp_b1", "interp_b2", "interp_steps"] };
+  document.addEventListener("input", (e) => {
+    if (!(e.target instanceof HTMLInputElement) || e.target.type !== "range") return;
+    for (const [name, ids] of Object.entries(SLIDERS)) {
+      if (!e.target.closest(ids.map((id) => `#${id}`).join(","))) continue;
+      const values = ids.map((id) => parseFloat((document.querySelector(`#${id} input[type=range]`) || {}).value));
+      if (values.some(Number.isNaN)) return;
+      if (name === "grid") values.push(grid.state ? grid.state.spacing : "linear");
+      if (name === "samples") values.push(samples.seed);
+      VAEPage.set(name, ...values);
+    }
+  }, true);
 
   /* The end of the interpolation a click on its map sets (A or B), and the pickers: the moved end's is cleared. */
   VAEPage.pickedEnd = (which, a1, a2, b1, b2, pickA, pickB) => {
