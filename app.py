@@ -26,6 +26,11 @@ Z = h.Z_RANGE
 NO_PROGRESS = dict(show_progress="hidden")
 NOT_IN_API = dict(api_visibility="private")  # the page's own events; the API is the named endpoints below
 LATEST_ONLY = dict(trigger_mode="always_last", show_progress="hidden")  # while dragging, only the newest value counts
+# Server work waits in two queues: pictures, two at a time (one per core), and the ELBO's quadrature,
+# one at a time (1-2 s for a digit seen first), so that a class asking for ELBOs never holds up
+# everyone's grids and uploads. Gradio would otherwise give each event a queue of its own.
+PICTURES = dict(concurrency_id="pictures", concurrency_limit=gradio_adjustments.CONCURRENCY)
+QUADRATURE = dict(concurrency_id="quadrature", concurrency_limit=1)
 PICTURE_BUTTONS = ["download", "fullscreen"]  # not Gradio's default "share": there is nowhere to share to
 
 # Gradio's sketchpad starts with no tool selected; pick the brush so the user can just draw.
@@ -217,7 +222,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # before the page's events, so that these get the plain names.
     with gr.Row(visible=False):
         def endpoint(fn, api_inputs, outputs, name):
-            gr.Button().click(fn, api_inputs, outputs, api_name=name, show_progress="hidden")
+            queue = QUADRATURE if name == "elbo" else PICTURES
+            gr.Button().click(fn, api_inputs, outputs, api_name=name, show_progress="hidden", **queue)
 
         def number(label, value=None):
             return gr.Number(value, label=label)
@@ -241,8 +247,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # Reconstruct
     rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior]
-    upload.input(h.reconstruct_upload, upload, rec_outputs, **NOT_IN_API)
-    sketch.change(h.reconstruct_sketch, sketch, rec_outputs, **LATEST_ONLY, **NOT_IN_API)
+    upload.input(h.reconstruct_upload, upload, rec_outputs, **PICTURES, **NOT_IN_API)
+    sketch.change(h.reconstruct_sketch, sketch, rec_outputs, **LATEST_ONLY, **PICTURES, **NOT_IN_API)
     for tab in (rec_tab, draw_tab):
         tab.select(None, None, None, js=SELECT_BRUSH)
 
@@ -267,9 +273,9 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     pickers = [pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
         pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends, ends + pickers, **NO_PROGRESS,
-                   **NOT_IN_API)
+                   **PICTURES, **NOT_IN_API)
         my_digit.click(lambda p, *v, w=which: h.endpoint_from_my_digit(p, *v, w), [my_posterior] + ends, ends + pickers,
-                       **NO_PROGRESS, **NOT_IN_API)
+                       **NO_PROGRESS, **PICTURES, **NOT_IN_API)
     interp_map.pick(None, [click_sets] + ends + pickers, ends + pickers, js="(...v) => VAEPage.pickedEnd(...v)", **NO_PROGRESS,
                     **NOT_IN_API)
     # An end moved by hand is no longer the test digit its picker names.
@@ -279,7 +285,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # ELBO anatomy: L and K update live too; always_last keeps at most one recomputation waiting.
     elbo_settings = [elbo_L, elbo_K, elbo_seed]
     elbo_outputs = [elbo_pixels, elbo_numbers, elbo_json, elbo_map, elbo_samples, elbo_input]
-    busy = dict(show_progress="minimal", **NOT_IN_API)
+    busy = dict(show_progress="minimal", **QUADRATURE, **NOT_IN_API)
     elbo_tab.select(h.elbo_tab_opened, elbo_pixels, elbo_outputs, **busy)
     elbo_digit.input(h.elbo_pick, [elbo_digit] + elbo_settings, elbo_outputs, **busy)
     elbo_upload_img.upload(h.elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs + [elbo_digit], **busy)

@@ -120,10 +120,14 @@
     return (root || `${location.origin}${location.pathname}`).replace(/\/?$/, "/");
   }
 
+  /* One session for all of this page's calls: without one, Gradio builds a new session for every call. */
+  const SESSION = `vae-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+
   /* Call a named endpoint as any API user does; resolves to the Image of its picture. */
   async function callForImage(name, data) {
     const base = `${apiRoot()}gradio_api/call/${name}`;
-    const started = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ data }) });
+    const started = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ data, session_hash: SESSION }) });
     if (!started.ok) throw new Error(`${name} answered ${started.status}`);
     const { event_id: id } = await started.json();
     const stream = await (await fetch(`${base}/${id}`)).text();
