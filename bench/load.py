@@ -109,6 +109,7 @@ class Explorer(threading.Thread):
 
     def run(self) -> None:
         rng = self.rng
+        time.sleep(rng.uniform(0, 4))  # people do not all click in the same instant
         with httpx.Client(timeout=60) as client:
             while time.time() < self.until:
                 action = rng.random()
