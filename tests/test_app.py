@@ -233,7 +233,7 @@ def test_readme_api_example_runs_as_written(app_url, one_png, tmp_path, monkeypa
 def test_the_note_for_a_grid_beyond_the_digits_counts_them():
     outside = int((np.abs(h.test_mu) > h.DIGIT_REGION).any(axis=1).sum())
     assert 0 < outside < 100
-    assert f"beyond |z| = 4, where the prior" in h.window_note() and f"{outside} of the 10,000 test digits" in h.window_note()
+    assert "beyond |z| = 4, where the prior" in h.window_note() and f"{outside} of the 10,000 test digits" in h.window_note()
 
 
 def test_the_elbo_tab_says_what_is_true_of_iwae():

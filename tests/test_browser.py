@@ -438,3 +438,25 @@ def test_a_bad_file_gets_the_apis_sentence_in_the_page(page, tmp_path, name, con
     open_tab(page, "Upload / paste / webcam")
     page.locator("#upload input[type=file]").set_input_files(str(bad))
     page.get_by_text(message).first.wait_for()
+
+
+def test_the_wheel_zooms_the_grid_about_the_pointer_and_the_maps_take_arrow_keys(page):
+    canvas_box = page.locator("#explorer_map canvas")
+    canvas_box.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowUp")
+    page.wait_for_function("() => parseFloat(document.querySelector('#z2 input[type=number]').value) === 1")
+    assert number(page, "z1") == pytest.approx(0.1)
+    assert caption_z(page) == pytest.approx((0.1, 1.0))
+
+    open_tab(page, "Manifold")
+    count = drawn(page, "grid", "sharp")
+    before = canvas(page, "grid")
+    page.mouse.move(*point_at(page, "grid", 52 + 580 * 0.75, 36 + 580 / 2))  # right of the centre, on z2 = 0
+    page.mouse.wheel(0, -300)  # zoom in
+    count = drawn(page, "grid", "pan", after=count)
+    assert (canvas(page, "grid") != before).any(), "the grid is scaled at once"
+    drawn(page, "grid", "sharp", after=count)
+    span, z1, z2 = number(page, "grid_span"), number(page, "grid_z1"), number(page, "grid_z2")
+    assert span < 4 and z1 > 0.4 and z2 == pytest.approx(0.0, abs=0.02), "the point under the pointer stays put"
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(z1, z2, span, 20, "linear")))
