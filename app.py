@@ -53,7 +53,8 @@ def changed(*controls) -> list:
 
 
 def in_page(triggers, js: str, inputs=None, outputs=None) -> None:
-    """A listener that runs in the page alone (explorer.js): no request reaches the server."""
+    """A listener that runs in the page alone (explorer.js): no request reaches the server. The controls
+    it reads are also its outputs where a typed value beyond a slider's end must be put back in range."""
     gr.on(triggers, None, inputs, outputs, js=js, **NO_PROGRESS, **NOT_IN_API)
 
 
@@ -96,123 +97,124 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)
 
-    with gr.Tab("Explorer", id="explorer"):
-        with gr.Row():
-            with gr.Column(scale=3):
-                explorer_map = view("explorer_map", MAP_CANVAS, [0.0, 0.0],
-                                    title="Latent map: test digits by class (hover to preview, click or drag to set z)")
-            with gr.Column(scale=2):
-                view("explorer_digit", '<canvas class="vae-digit" role="img" aria-label="the decoded digit"></canvas>'
-                     '<div class="vae-caption"></div>', [0.0, 0.0])
-                z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
-                gr.Markdown(text.EXPLORER, latex_delimiters=text.LATEX)
+    with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays a tab, none hides behind a menu
+        with gr.Tab("Explorer", id="explorer"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    explorer_map = view("explorer_map", MAP_CANVAS, [0.0, 0.0],
+                                        title="Latent map: test digits by class (hover to preview, click or drag to set z)")
+                with gr.Column(scale=2):
+                    view("explorer_digit", '<canvas class="vae-digit" role="img" aria-label="the decoded digit"></canvas>'
+                         '<div class="vae-caption"></div>', [0.0, 0.0])
+                    z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
+                    gr.Markdown(text.EXPLORER, latex_delimiters=text.LATEX)
 
-    with gr.Tab("Reconstruct", id="reconstruct") as rec_tab:
-        with gr.Row():
-            with gr.Column(scale=2):
-                with gr.Tab("Draw") as draw_tab:
-                    sketch = gr.Sketchpad(label="Draw a digit", elem_id="sketch", type="numpy", image_mode="RGBA",
-                                          canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(), height=380,
-                                          brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"))
-                with gr.Tab("Upload / paste / webcam"):
-                    upload = uploads_unopened(gr.Image(label="A picture of one digit", elem_id="upload", type="filepath",
-                                                       image_mode=None, sources=["upload", "clipboard", "webcam"], height=380))
-            with gr.Column(scale=2):
-                with gr.Row():
-                    prepared = digit_output("prepared", "Input x (28×28)")
-                    reconstruction = digit_output("reconstruction", "Reconstruction")
-                posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
-                gr.Markdown(text.RECONSTRUCT, latex_delimiters=text.LATEX)
-            with gr.Column(scale=3):
-                rec_map = map_image("rec_map", "Where your digit lands")
+        with gr.Tab("Reconstruct", id="reconstruct") as rec_tab:
+            with gr.Row():
+                with gr.Column(scale=2):
+                    with gr.Tab("Draw") as draw_tab:
+                        sketch = gr.Sketchpad(label="Draw a digit", elem_id="sketch", type="numpy", image_mode="RGBA",
+                                              canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(), height=380,
+                                              brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"))
+                    with gr.Tab("Upload / paste / webcam"):
+                        upload = uploads_unopened(gr.Image(label="A picture of one digit", elem_id="upload", type="filepath",
+                                                           image_mode=None, sources=["upload", "clipboard", "webcam"], height=380))
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        prepared = digit_output("prepared", "Input x (28×28)")
+                        reconstruction = digit_output("reconstruction", "Reconstruction")
+                    posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
+                    gr.Markdown(text.RECONSTRUCT, latex_delimiters=text.LATEX)
+                with gr.Column(scale=3):
+                    rec_map = map_image("rec_map", "Where your digit lands")
 
-    with gr.Tab("Manifold", id="manifold"):
-        with gr.Row():
-            with gr.Column(scale=3):
-                grid_view = view("grid", '<canvas class="vae-grid" role="img" aria-label="the decoded grid: drag to pan, '
-                                 'scroll to zoom, click a cell to centre on it"></canvas><div class="vae-note"></div>', GRID_START,
-                                 note=h.window_note(), digit_region=h.DIGIT_REGION, span_min=inputs.SPAN_MIN, span_max=inputs.SPAN_MAX)
-            with gr.Column(scale=2):
-                with gr.Row():
-                    grid_z1, grid_z2 = latent_slider(0.0, "centre z1", "grid_z1"), latent_slider(0.0, "centre z2", "grid_z2")
-                with gr.Row():
-                    grid_span = gr.Slider(inputs.SPAN_MIN, inputs.SPAN_MAX, value=6.0, step=0.01, label="span (first to last column)",
-                                          elem_id="grid_span")
-                    grid_n = gr.Slider(1, inputs.GRID_N_MAX, value=20, step=1, label="n × n", elem_id="grid_n")
-                grid_spacing = gr.Radio([("linear in z", "linear"), ("uniform in prior CDF Φ(z)", "cdf")], value="linear",
-                                        label="spacing", elem_id="grid_spacing")
-                with gr.Row():
-                    zoom_in = gr.Button("Zoom in", elem_id="zoom_in", size="sm")
-                    zoom_out = gr.Button("Zoom out", elem_id="zoom_out", size="sm")
-                with gr.Row():
-                    pan_left = gr.Button("← left", elem_id="pan_left", size="sm")
-                    pan_right = gr.Button("right →", elem_id="pan_right", size="sm")
-                    pan_up = gr.Button("↑ up", elem_id="pan_up", size="sm")
-                    pan_down = gr.Button("↓ down", elem_id="pan_down", size="sm")
-                grid_map = view("grid_map", MAP_CANVAS, GRID_START, title="The grid's window (click to centre there)")
-                gr.Markdown(text.MANIFOLD_SPACING, latex_delimiters=text.LATEX)
+        with gr.Tab("Manifold", id="manifold"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    grid_view = view("grid", '<canvas class="vae-grid" role="img" aria-label="the decoded grid: drag to pan, '
+                                     'scroll to zoom, click a cell to centre on it"></canvas><div class="vae-note"></div>', GRID_START,
+                                     note=h.window_note(), digit_region=h.DIGIT_REGION, span_min=inputs.SPAN_MIN, span_max=inputs.SPAN_MAX)
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        grid_z1, grid_z2 = latent_slider(0.0, "centre z1", "grid_z1"), latent_slider(0.0, "centre z2", "grid_z2")
+                    with gr.Row():
+                        grid_span = gr.Slider(inputs.SPAN_MIN, inputs.SPAN_MAX, value=6.0, step=0.01, label="span (first to last column)",
+                                              elem_id="grid_span")
+                        grid_n = gr.Slider(1, inputs.GRID_N_MAX, value=20, step=1, label="n × n", elem_id="grid_n")
+                    grid_spacing = gr.Radio([("linear in z", "linear"), ("uniform in prior CDF Φ(z)", "cdf")], value="linear",
+                                            label="spacing", elem_id="grid_spacing")
+                    with gr.Row():
+                        zoom_in = gr.Button("Zoom in", elem_id="zoom_in", size="sm")
+                        zoom_out = gr.Button("Zoom out", elem_id="zoom_out", size="sm")
+                    with gr.Row():
+                        pan_left = gr.Button("← left", elem_id="pan_left", size="sm")
+                        pan_right = gr.Button("right →", elem_id="pan_right", size="sm")
+                        pan_up = gr.Button("↑ up", elem_id="pan_up", size="sm")
+                        pan_down = gr.Button("↓ down", elem_id="pan_down", size="sm")
+                    grid_map = view("grid_map", MAP_CANVAS, GRID_START, title="The grid's window (click to centre there)")
+                    gr.Markdown(text.MANIFOLD_SPACING, latex_delimiters=text.LATEX)
 
-    with gr.Tab("Sample & interpolate", id="sample"):
-        with gr.Row():
-            with gr.Column(scale=3):
-                gr.Markdown(text.SAMPLES, latex_delimiters=text.LATEX)
-                with gr.Row():
-                    samples_n = gr.Slider(1, inputs.SAMPLES_N_MAX, value=36, step=1, label="how many", elem_id="samples_n")
-                    samples_seed = gr.Number(0, label="seed", precision=0, elem_id="samples_seed")
-                    samples_button = gr.Button("New samples", elem_id="samples_button")
-                view("samples", '<canvas class="vae-sheet" role="img" aria-label="decoded prior samples"></canvas>', [36, 0])
-            with gr.Column(scale=2):
-                view("samples_map", MAP_CANVAS, [36, 0], title="The samples on the map")
-        gr.Markdown(text.INTERPOLATION)
-        with gr.Row():
-            with gr.Column(scale=3):
-                with gr.Row():
-                    with gr.Column():
-                        pick_a = gr.Dropdown(h.DIGIT_CHOICES, value=0, label="A: a test digit", elem_id="interp_pick_a")
-                        my_digit_a = gr.Button("A = my digit", size="sm", elem_id="interp_mine_a")
-                        a1, a2 = latent_slider(A1, "A z1", "interp_a1"), latent_slider(A2, "A z2", "interp_a2")
-                    with gr.Column():
-                        pick_b = gr.Dropdown(h.DIGIT_CHOICES, value=1, label="B: a test digit", elem_id="interp_pick_b")
-                        my_digit_b = gr.Button("B = my digit", size="sm", elem_id="interp_mine_b")
-                        b1, b2 = latent_slider(B1, "B z1", "interp_b1"), latent_slider(B2, "B z2", "interp_b2")
-                with gr.Row():
-                    steps = gr.Slider(2, inputs.STEPS_MAX, value=10, step=1, label="steps", elem_id="interp_steps")
-                    click_sets = gr.Radio(["A", "B"], value="A", label="clicking the map sets", elem_id="interp_click_sets")
-                view("interp", '<canvas class="vae-strip" role="img" aria-label="the interpolation from A to B"></canvas>',
-                     [A1, A2, B1, B2, 10])
-            with gr.Column(scale=2):
-                interp_map = view("interp_map", MAP_CANVAS, [A1, A2, B1, B2, 10], title="The path on the map (click to move an end)")
+        with gr.Tab("Sample & interpolate", id="sample"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    gr.Markdown(text.SAMPLES, latex_delimiters=text.LATEX)
+                    with gr.Row():
+                        samples_n = gr.Slider(1, inputs.SAMPLES_N_MAX, value=36, step=1, label="how many", elem_id="samples_n")
+                        samples_seed = gr.Number(0, label="seed", precision=0, elem_id="samples_seed")
+                        samples_button = gr.Button("New samples", elem_id="samples_button")
+                    view("samples", '<canvas class="vae-sheet" role="img" aria-label="decoded prior samples"></canvas>', [36, 0])
+                with gr.Column(scale=2):
+                    view("samples_map", MAP_CANVAS, [36, 0], title="The samples on the map")
+            gr.Markdown(text.INTERPOLATION)
+            with gr.Row():
+                with gr.Column(scale=3):
+                    with gr.Row():
+                        with gr.Column():
+                            pick_a = gr.Dropdown(h.DIGIT_CHOICES, value=0, label="A: a test digit", elem_id="interp_pick_a")
+                            my_digit_a = gr.Button("A = my digit", size="sm", elem_id="interp_mine_a")
+                            a1, a2 = latent_slider(A1, "A z1", "interp_a1"), latent_slider(A2, "A z2", "interp_a2")
+                        with gr.Column():
+                            pick_b = gr.Dropdown(h.DIGIT_CHOICES, value=1, label="B: a test digit", elem_id="interp_pick_b")
+                            my_digit_b = gr.Button("B = my digit", size="sm", elem_id="interp_mine_b")
+                            b1, b2 = latent_slider(B1, "B z1", "interp_b1"), latent_slider(B2, "B z2", "interp_b2")
+                    with gr.Row():
+                        steps = gr.Slider(2, inputs.STEPS_MAX, value=10, step=1, label="steps", elem_id="interp_steps")
+                        click_sets = gr.Radio(["A", "B"], value="A", label="clicking the map sets", elem_id="interp_click_sets")
+                    view("interp", '<canvas class="vae-strip" role="img" aria-label="the interpolation from A to B"></canvas>',
+                         [A1, A2, B1, B2, 10])
+                with gr.Column(scale=2):
+                    interp_map = view("interp_map", MAP_CANVAS, [A1, A2, B1, B2, 10], title="The path on the map (click to move an end)")
 
-    with gr.Tab("ELBO anatomy", id="elbo") as elbo_tab:
-        gr.Markdown(text.ELBO_INTRO, latex_delimiters=text.LATEX)
-        elbo_pixels = gr.State(None)
-        with gr.Row():
-            with gr.Column(scale=2):
-                elbo_digit = gr.Dropdown(h.DIGIT_CHOICES, value=h.FIRST_ELBO["index"], label="Pick a test digit", elem_id="elbo_digit")
-                with gr.Row():
-                    elbo_upload_img = uploads_unopened(gr.Image(label="…or upload one", elem_id="elbo_upload", type="filepath",
-                                                                image_mode=None, sources=["upload", "clipboard"], height=160))
-                    elbo_input = digit_output("elbo_input", "the digit x", height=160)
-                elbo_my_digit = gr.Button("Use my digit from the Reconstruct tab", size="sm", elem_id="elbo_mine")
-                elbo_L = gr.Slider(1, inputs.L_MAX, value=h.FIRST_ELBO["L"], step=1, label="L: samples for the reconstruction term",
-                                   elem_id="elbo_L")
-                elbo_K = gr.Slider(1, inputs.K_MAX, value=h.FIRST_ELBO["K"], step=1, label="K: importance samples for the IWAE bound",
-                                   elem_id="elbo_K")
-                with gr.Row():
-                    elbo_seed = gr.Number(h.FIRST_ELBO["seed"], label="seed for ε", precision=0, elem_id="elbo_seed")
-                    elbo_resample = gr.Button("Draw new ε", size="sm", elem_id="elbo_resample")
-            with gr.Column(scale=5):
-                elbo_numbers = gr.Markdown("Computing…", elem_id="elbo_numbers", latex_delimiters=text.LATEX)
-                with gr.Row():
-                    elbo_map = gr.Image(label=text.ELBO_MAP_LABEL, elem_id="elbo_map", format="png", interactive=False, scale=3,
-                                        buttons=PICTURE_BUTTONS)
-                    with gr.Column(scale=2):
-                        gr.Markdown(text.ELBO_SAMPLES, latex_delimiters=text.LATEX)
-                        elbo_samples = gr.Image(label="decoded samples", show_label=False, elem_id="elbo_samples", format="png",
-                                                interactive=False, buttons=PICTURE_BUTTONS)
-                        with gr.Accordion("All terms as JSON", open=False):
-                            elbo_json = gr.JSON(label="terms (nats)", elem_id="elbo_json")
-        gr.Markdown(text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL), latex_delimiters=text.LATEX)
+        with gr.Tab("ELBO anatomy", id="elbo") as elbo_tab:
+            gr.Markdown(text.ELBO_INTRO, latex_delimiters=text.LATEX)
+            elbo_pixels = gr.State(None)
+            with gr.Row():
+                with gr.Column(scale=2):
+                    elbo_digit = gr.Dropdown(h.DIGIT_CHOICES, value=h.FIRST_ELBO["index"], label="Pick a test digit", elem_id="elbo_digit")
+                    with gr.Row():
+                        elbo_upload_img = uploads_unopened(gr.Image(label="…or upload one", elem_id="elbo_upload", type="filepath",
+                                                                    image_mode=None, sources=["upload", "clipboard"], height=160))
+                        elbo_input = digit_output("elbo_input", "the digit x", height=160)
+                    elbo_my_digit = gr.Button("Use my digit from the Reconstruct tab", size="sm", elem_id="elbo_mine")
+                    elbo_L = gr.Slider(1, inputs.L_MAX, value=h.FIRST_ELBO["L"], step=1, label="L: samples for the reconstruction term",
+                                       elem_id="elbo_L")
+                    elbo_K = gr.Slider(1, inputs.K_MAX, value=h.FIRST_ELBO["K"], step=1, label="K: importance samples for the IWAE bound",
+                                       elem_id="elbo_K")
+                    with gr.Row():
+                        elbo_seed = gr.Number(h.FIRST_ELBO["seed"], label="seed for ε", precision=0, elem_id="elbo_seed")
+                        elbo_resample = gr.Button("Draw new ε", size="sm", elem_id="elbo_resample")
+                with gr.Column(scale=5):
+                    elbo_numbers = gr.Markdown("Computing…", elem_id="elbo_numbers", latex_delimiters=text.LATEX)
+                    with gr.Row():
+                        elbo_map = gr.Image(label=text.ELBO_MAP_LABEL, elem_id="elbo_map", format="png", interactive=False, scale=3,
+                                            buttons=PICTURE_BUTTONS)
+                        with gr.Column(scale=2):
+                            gr.Markdown(text.ELBO_SAMPLES, latex_delimiters=text.LATEX)
+                            elbo_samples = gr.Image(label="decoded samples", show_label=False, elem_id="elbo_samples", format="png",
+                                                    interactive=False, buttons=PICTURE_BUTTONS)
+                            with gr.Accordion("All terms as JSON", open=False):
+                                elbo_json = gr.JSON(label="terms (nats)", elem_id="elbo_json")
+            gr.Markdown(text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL), latex_delimiters=text.LATEX)
 
     # ------------------------------------------------------------ the API
     # Each endpoint reads hidden inputs without bounds, so every value reaches the checks in
@@ -242,7 +244,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # ------------------------------------------------------------ events
     # Explorer, drawn by the page: the digit and the marker follow the sliders; the map sets them.
-    in_page(moved(z1, z2) + changed(z1, z2), "(a, b) => VAEPage.set('explorer', a, b)", [z1, z2])
+    in_page(moved(z1, z2) + changed(z1, z2), "(a, b) => VAEPage.set('explorer', a, b)", [z1, z2], [z1, z2])
     explorer_map.pick(None, None, [z1, z2], js="() => VAEPage.picked('explorer_map')", **NO_PROGRESS, **NOT_IN_API)
 
     # Reconstruct
@@ -256,7 +258,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     grid_controls = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
     window = [grid_z1, grid_z2, grid_span]
     in_page(moved(grid_z1, grid_z2, grid_span, grid_n) + changed(*grid_controls), "(...v) => VAEPage.set('grid', ...v)",
-            grid_controls)
+            grid_controls, grid_controls)
     grid_view.pick(None, None, window, js="() => VAEPage.picked('grid')", **NO_PROGRESS, **NOT_IN_API)
     grid_map.pick(None, None, [grid_z1, grid_z2], js="() => VAEPage.picked('grid_map')", **NO_PROGRESS, **NOT_IN_API)
     for button, (dz1, dz2, zoom) in ((zoom_in, (0, 0, 1 / 1.5)), (zoom_out, (0, 0, 1.5)), (pan_left, (-1, 0, 1)),
@@ -266,10 +268,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # Samples and interpolation, drawn by the page.
     in_page(moved(samples_n) + changed(samples_n, samples_seed), "(n, seed) => VAEPage.set('samples', n, seed)",
-            [samples_n, samples_seed])
+            [samples_n, samples_seed], [samples_n, samples_seed])
     in_page(samples_button.click, "() => VAEPage.newSeed()", None, samples_seed)
     ends = [a1, a2, b1, b2]
-    in_page(moved(*ends, steps) + changed(*ends, steps), "(...v) => VAEPage.set('interp', ...v)", ends + [steps])
+    in_page(moved(*ends, steps) + changed(*ends, steps), "(...v) => VAEPage.set('interp', ...v)", ends + [steps], ends + [steps])
     pickers = [pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
         pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends, ends + pickers, **NO_PROGRESS,

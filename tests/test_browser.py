@@ -460,3 +460,47 @@ def test_the_wheel_zooms_the_grid_about_the_pointer_and_the_maps_take_arrow_keys
     span, z1, z2 = number(page, "grid_span"), number(page, "grid_z1"), number(page, "grid_z2")
     assert span < 4 and z1 > 0.4 and z2 == pytest.approx(0.0, abs=0.02), "the point under the pointer stays put"
     np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(z1, z2, span, 20, "linear")))
+
+
+def test_a_number_typed_beyond_a_sliders_end_becomes_that_end_everywhere(page):
+    box = page.locator("#z1 input[type=number]")
+    box.fill("9")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('#explorer_digit .vae-caption').innerText.includes('(4.50, 0.00)')")
+    page.wait_for_function("() => document.querySelector('#z1 input[type=number]').value === '4.5'")
+    assert page.locator("#z1 input[type=range]").input_value() == "4.5"
+    assert np.abs(canvas(page, "explorer_digit").astype(int) - server_digit(4.5, 0.0)).max() <= 1
+    assert page.locator(".toast-body").count() == 0
+
+
+@pytest.fixture
+def phone(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.add_init_script(RECORD_PAINTS)
+    page.goto(app_url)
+    drawn(page, "explorer_digit")
+    yield page
+    context.close()
+
+
+def in_viewport(page, selector: str) -> bool:
+    return page.evaluate("(sel) => { const r = document.querySelector(sel).getBoundingClientRect();"
+                         " return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }", selector)
+
+
+def test_on_a_phone_every_tab_is_a_tab_and_the_digit_stays_beside_its_sliders(phone):
+    tabs = phone.get_by_role("tab")
+    assert tabs.all_inner_texts() == ["Explorer", "Reconstruct", "Manifold", "Sample & interpolate", "ELBO anatomy"]
+    assert all(tab.is_visible() for tab in tabs.all())
+    phone.locator("#z2 input[type=range]").scroll_into_view_if_needed()
+    assert in_viewport(phone, "#z1 input[type=range]") and in_viewport(phone, "#explorer_digit canvas")
+
+    open_tab(phone, "ELBO anatomy")
+    phone.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
+                            " return t.includes('ELBO') && !t.includes('Computing'); }")
+    lines = phone.eval_on_selector_all("#elbo_numbers td:last-child", """cells => cells.map(c => {
+        const range = document.createRange(); range.selectNodeContents(c);
+        return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; })""")
+    assert len(lines) > 5 and set(lines) == {1}, lines  # every number on one line

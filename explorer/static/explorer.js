@@ -710,11 +710,25 @@
   };
 
   /* Called by the JS-only listeners of the controls with their values; the key says what moved. */
+  /* Control values inside the ranges the page shows: a number typed beyond a slider's end becomes that end,
+     in the box as in the pictures (the API clamps to its own, wider, ranges). */
+  const RANGES = { explorer: [[-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half]],
+    grid: [[-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [0.1, 12], [1, 30]], samples: [[1, 100], [0, 2 ** 32 - 1]],
+    interp: [[-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [2, 30]] };
+  function inRange(name, values) {
+    return values.map((v, i) => {
+      const range = RANGES[name][i];
+      if (!range || typeof v !== "number" || Number.isNaN(v)) return v;
+      return clamp(v, range[0], range[1]);
+    });
+  }
+
   const lastSet = {};
-  VAEPage.set = (name, ...values) => {
-    const views = VAEPage.views, key = typeof values[values.length - 1] === "string" && values.length > 5 ? values.pop() : "slider";
-    const signature = JSON.stringify(values);
-    if (lastSet[name] === signature) return [];  // a control's input and change events both report one move
+  /* Returns the values as the controls should show them. */
+  VAEPage.set = (name, ...given) => {
+    const views = VAEPage.views, key = typeof given[given.length - 1] === "string" && given.length > 5 ? given.pop() : "slider";
+    const values = inRange(name, given), signature = JSON.stringify(values);
+    if (lastSet[name] === signature) return values;  // a control's input and change events both report one move
     lastSet[name] = signature;
     assign(name, values);
     if (name === "grid") {
@@ -723,7 +737,7 @@
     }
     for (const v of { samples: ["samples", "samples_map"], interp: ["interp", "interp_map"] }[name] || [])
       if (views[v]) views[v].paint(key);
-    return [];
+    return values;
   };
 
   /* Sliders dragged: the pictures follow from the DOM's own input event, caught before Gradio handles
