@@ -1,8 +1,10 @@
-"""Regenerate the README's picture, docs/screenshot.png: every tab of the explorer with real
-output, photographed in headless Chromium and tiled into one image.
+"""Regenerate the README's picture, docs/screenshot.png, and docs/screenshot-phone.png: every tab
+of the explorer with real output, photographed in headless Chromium at 1400x1000 and on a
+390x844 touch phone, each set tiled into one image.
 
     python docs/screenshot.py                          # serves the app itself on a free port
     python docs/screenshot.py --url URL --out FILE     # photographs an app already running at URL
+                                                       # (the phone's picture goes beside FILE, as FILE-phone.png)
 
 Needs Debian's chromium at /usr/bin/chromium (apt-get install chromium) and Playwright
 (in requirements.txt). Exits with an error if a tab shows nothing.
@@ -43,15 +45,19 @@ def serve_app() -> str:
 RECORD_PAINTS = "window.__paints = []; document.addEventListener('vae-painted', (e) => window.__paints.push(e.detail));"
 
 
-def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
-    """A 1400x1000 screenshot of each tab once it shows its output: the Explorer after a slider
-    drag, Reconstruct after uploading `photo`, the ELBO tab once its numbers are in."""
+PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+DESKTOP = dict(viewport={"width": 1400, "height": 1000})
+
+
+def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Image]:
+    """A screenshot of each tab on `device` (DESKTOP or PHONE) once it shows its output: the
+    Explorer after a slider drag, Reconstruct after uploading `photo`, the ELBO tab once its numbers are in."""
     from playwright.sync_api import sync_playwright
 
     shots = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_context(**device).new_page()
         page.set_default_timeout(60_000)
         page.add_init_script(RECORD_PAINTS)
         page.goto(url, wait_until="load")
@@ -60,6 +66,11 @@ def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
             """Wait until the page has drawn `view` (explorer.js), for `key` if given."""
             page.wait_for_function("([view, key]) => (window.__paints || []).some(p => p.view === view && (!key || p.key === key))",
                                    arg=[view, key])
+
+        def to_the_tab() -> None:
+            """On a phone the page is one long column: show the tab's own content, not the introduction."""
+            if device is PHONE:
+                page.get_by_role("tablist").first.evaluate("e => e.scrollIntoView()")
 
         def loaded(elem_id: str) -> None:
             page.wait_for_function("id => { const img = document.querySelector(`#${id} img`);"
@@ -70,36 +81,41 @@ def photograph_tabs(url: str, photo: Path) -> dict[str, Image.Image]:
         for _ in range(80):
             page.keyboard.press("ArrowRight")
         drawn("explorer_digit", "slider")
+        if device is PHONE:
+            slider.scroll_into_view_if_needed()  # the digit stays on screen beside its sliders
         shots["Explorer"] = page.screenshot()
 
         page.get_by_role("tab", name="Reconstruct", exact=True).click()
         page.get_by_role("tab", name="Upload / paste / webcam", exact=True).click()
         page.locator("#upload input[type=file]").set_input_files(str(photo))
         loaded("reconstruction")
+        to_the_tab()
         shots["Reconstruct"] = page.screenshot()
 
         for tab, view, key in (("Manifold", "grid", "sharp"), ("Sample & interpolate", "interp_map", None)):
             page.get_by_role("tab", name=tab, exact=True).click()
             drawn(view, key)
+            to_the_tab()
             shots[tab] = page.screenshot()
 
         page.get_by_role("tab", name="ELBO anatomy", exact=True).click()
         page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
                                " return t.includes('ELBO') && !t.includes('Computing'); }")
         loaded("elbo_map")
+        to_the_tab()
         shots["ELBO anatomy"] = page.screenshot()
         browser.close()
     return {tab: Image.open(io.BytesIO(png)).convert("RGB") for tab, png in shots.items()}
 
 
-def tile(shots: dict[str, Image.Image]) -> Image.Image:
-    """The tabs at half size, two to a row."""
+def tile(shots: dict[str, Image.Image], per_row: int = 2, scale: float = 0.5) -> Image.Image:
+    """The tabs scaled by `scale`, per_row to a row."""
     first = next(iter(shots.values()))
-    w, h = first.size[0] // 2, first.size[1] // 2
-    rows = (len(shots) + 1) // 2
-    sheet = Image.new("RGB", (2 * w, rows * h), "white")
+    w, h = round(first.size[0] * scale), round(first.size[1] * scale)
+    rows = (len(shots) + per_row - 1) // per_row
+    sheet = Image.new("RGB", (per_row * w, rows * h), "white")
     for i, shot in enumerate(shots.values()):
-        sheet.paste(shot.resize((w, h), Image.LANCZOS), ((i % 2) * w, (i // 2) * h))
+        sheet.paste(shot.resize((w, h), Image.LANCZOS), ((i % per_row) * w, (i // per_row) * h))
     return sheet
 
 
@@ -111,15 +127,19 @@ def main() -> None:
     digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
     photo = args.out.with_name(".digit-photo.jpg")
     photo.write_bytes(digit_photo(digits[0].numpy()))
+    phone_out = args.out.with_name(f"{args.out.stem}-phone{args.out.suffix}")
     try:
-        shots = photograph_tabs(args.url or serve_app(), photo)
+        url = args.url or serve_app()
+        shots = {args.out: photograph_tabs(url, photo, DESKTOP), phone_out: photograph_tabs(url, photo, PHONE)}
     finally:
         photo.unlink(missing_ok=True)
-    blank = [tab for tab, shot in shots.items() if np.asarray(shot).std() <= 20]
-    if blank:
-        sys.exit(f"these tabs rendered blank: {', '.join(blank)}")
-    tile(shots).save(args.out, optimize=True)
-    print(f"wrote {args.out} ({', '.join(shots)})")
+    for out, tabs in shots.items():
+        blank = [tab for tab, shot in tabs.items() if np.asarray(shot).std() <= 20]
+        if blank:
+            sys.exit(f"these tabs rendered blank in {out.name}: {', '.join(blank)}")
+        sheet = tile(tabs) if out == args.out else tile(tabs, per_row=len(tabs), scale=1.0)
+        sheet.save(out, optimize=True)
+        print(f"wrote {out} ({', '.join(tabs)})")
 
 
 if __name__ == "__main__":

@@ -311,7 +311,7 @@ def test_elbo_numbers_follow_digit_L_and_K(page):
 
 def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
     """`python docs/screenshot.py` (here against the test's server, into a temporary file): every tab
-    shows output, or the command fails naming the blank ones."""
+    shows output, on the desktop and on a phone, or the command fails naming the blank ones."""
     out = tmp_path / "screenshot.png"
     run = subprocess.run([sys.executable, str(ROOT / "docs" / "screenshot.py"), "--url", app_url, "--out", str(out)],
                          capture_output=True, text=True, timeout=600)
@@ -320,6 +320,10 @@ def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
     assert sheet.shape == (3 * 500, 2 * 700, 3)  # five 1400x1000 tabs at half size, two to a row
     for row, col in ((0, 0), (0, 1), (1, 0), (1, 1), (2, 0)):
         assert sheet[row * 500:(row + 1) * 500, col * 700:(col + 1) * 700].std() > 20, (row, col)
+    phone = np.asarray(Image.open(tmp_path / "screenshot-phone.png"))
+    assert phone.shape == (844, 5 * 390, 3)  # the five tabs on a 390x844 phone, side by side
+    for col in range(5):
+        assert phone[:, col * 390:(col + 1) * 390].std() > 20, col
 
 
 def click_map_at(page, elem_id: str, x: float, y: float) -> None:
