@@ -12,6 +12,7 @@ do is in explorer/handlers.py, the words in explorer/text.py, and the server's l
 explorer/gradio_adjustments.py, which hold however `demo` is served. Only checkpoints/ is
 read: no dataset, no network.
 """
+import json
 import random
 
 import gradio as gr
@@ -93,7 +94,9 @@ gradio_adjustments.serve_assets(h.ASSET_FOLDER)  # the folder of the page's own 
 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=h.warm_up) as demo:
     gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")
-    view("mode", '<div class="vae-mode" role="status"></div>')
+    with gr.Row(equal_height=True):
+        view("mode", '<div class="vae-mode" role="status"></div>')
+        reset_view = gr.Button("↺ Reset the views", size="sm", scale=0, min_width=160, elem_id="reset_view")
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)
 
@@ -283,6 +286,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # An end moved by hand is no longer the test digit its picker names.
     gr.on(moved(a1, a2), None, None, pick_a, js="() => null")
     gr.on(moved(b1, b2), None, None, pick_b, js="() => null")
+
+    # Every view the page draws back to how it started (the ELBO tab keeps its digit and settings).
+    drawn_by_the_page = [z1, z2, *grid_controls, samples_n, samples_seed, *ends, steps, click_sets, *pickers]
+    in_page(reset_view.click, f"() => {json.dumps([c.value for c in drawn_by_the_page])}", None, drawn_by_the_page)
 
     # ELBO anatomy: L and K update live too; always_last keeps at most one recomputation waiting.
     elbo_settings = [elbo_L, elbo_K, elbo_seed]

@@ -508,3 +508,21 @@ def test_on_a_phone_every_tab_is_a_tab_and_the_digit_stays_beside_its_sliders(ph
         const range = document.createRange(); range.selectNodeContents(c);
         return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; })""")
     assert len(lines) > 5 and set(lines) == {1}, lines  # every number on one line
+
+
+def test_reset_the_views_puts_every_page_drawn_view_back(page):
+    click_map_at(page, "explorer_map", *h.MAP.z_to_px(np.array([2.0, -1.0])))
+    page.wait_for_function("() => parseFloat(document.querySelector('#z1 input[type=number]').value) > 1.5")
+    open_tab(page, "Manifold")
+    count = drawn(page, "grid", "sharp")
+    page.locator("#zoom_in").click()
+    count = drawn(page, "grid", "sharp", after=count)
+    assert number(page, "grid_span") < 6
+
+    page.locator("#reset_view").click()
+    drawn(page, "grid", "sharp", after=count)
+    assert (number(page, "grid_z1"), number(page, "grid_z2"), number(page, "grid_span")) == (0.0, 0.0, 6.0)
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(0.0, 0.0, 6.0, 20, "linear")))
+    open_tab(page, "Explorer")
+    assert (number(page, "z1"), number(page, "z2")) == (0.0, 0.0)
+    assert caption_z(page) == (0.0, 0.0)
