@@ -34,13 +34,6 @@ PICTURES = dict(concurrency_id="pictures", concurrency_limit=gradio_adjustments.
 QUADRATURE = dict(concurrency_id="quadrature", concurrency_limit=1)
 PICTURE_BUTTONS = ["download", "fullscreen"]  # not Gradio's default "share": there is nowhere to share to
 
-# Gradio's sketchpad starts with no tool selected; pick the brush so the user can just draw.
-SELECT_BRUSH = """() => setTimeout(() => {
-  const pad = document.querySelector("#sketch");
-  if (pad && pad.textContent.includes("select the draw tool")) pad.querySelector('button[aria-label="Brush"]')?.click();
-}, 400)"""
-
-
 def moved(*sliders: gr.Slider) -> list:
     """The events of sliders set by the user: dragged or typed (input), or reset by their ↺ button,
     which Gradio reports as a release without an input."""
@@ -112,10 +105,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
                     gr.Markdown(text.EXPLORER, latex_delimiters=text.LATEX)
 
-        with gr.Tab("Reconstruct", id="reconstruct") as rec_tab:
+        with gr.Tab("Reconstruct", id="reconstruct"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    with gr.Tab("Draw") as draw_tab:
+                    with gr.Tab("Draw"):
                         sketch = gr.Sketchpad(label="Draw a digit", elem_id="sketch", type="numpy", image_mode="RGBA",
                                               canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(), height=380,
                                               brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"))
@@ -254,8 +247,6 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior]
     upload.input(h.reconstruct_upload, upload, rec_outputs, **PICTURES, **NOT_IN_API)
     sketch.change(h.reconstruct_sketch, sketch, rec_outputs, **LATEST_ONLY, **PICTURES, **NOT_IN_API)
-    for tab in (rec_tab, draw_tab):
-        tab.select(None, None, None, js=SELECT_BRUSH)
 
     # Manifold: the page moves the grid it shows at once and asks the server's /grid for a sharp one.
     grid_controls = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]

@@ -526,3 +526,32 @@ def test_reset_the_views_puts_every_page_drawn_view_back(page):
     open_tab(page, "Explorer")
     assert (number(page, "z1"), number(page, "z2")) == (0.0, 0.0)
     assert caption_z(page) == (0.0, 0.0)
+
+
+def sketch_stroke(page, x: float) -> None:
+    """A vertical stroke on the sketchpad at x pixels from its left."""
+    pad = page.locator("#sketch canvas").first.bounding_box()
+    page.mouse.move(pad["x"] + x, pad["y"] + 60)
+    page.mouse.down()
+    page.mouse.move(pad["x"] + x, pad["y"] + 220, steps=10)
+    page.mouse.up()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_the_sketchpad_draws_at_once_and_again_after_clear(browser, app_url, locale):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale=locale)
+    page.set_default_timeout(TIMEOUT)
+    page.add_init_script(RECORD_PAINTS)
+    page.goto(app_url)
+    drawn(page, "explorer_digit")
+    open_tab(page, "Reconstruct")
+    page.locator("#sketch canvas").first.wait_for()
+    page.wait_for_timeout(1200)
+    sketch_stroke(page, 120)
+    wait_for_new_image(page, "prepared", None)
+    page.locator("#sketch button[aria-label='Clear canvas']").click()
+    page.wait_for_function("() => !document.querySelector('#prepared img')")
+    page.wait_for_timeout(1200)
+    sketch_stroke(page, 160)
+    wait_for_new_image(page, "prepared", None)
+    page.close()

@@ -757,6 +757,20 @@
     }
   }, true);
 
+  /* The sketchpad always has a drawing tool. Gradio's starts with none, and has none again after its
+     clear button, asking in English to "select the draw tool". A selected tool's button carries the
+     class "highlight"; where none does, the first tool, the brush, is selected: no words involved. */
+  function keepATool() {
+    const pad = document.querySelector("#sketch");
+    const tools = pad ? [...pad.querySelectorAll("button.quite-round")] : [];
+    if (tools.length && !tools.some((b) => b.classList.contains("highlight"))) tools[0].click();
+  }
+  document.addEventListener("click", (e) => {
+    if (!(e.target instanceof Element) || !e.target.closest("#sketch, [role=tab]")) return;
+    for (const wait of [100, 400, 1000]) setTimeout(keepATool, wait);  // the pad may still be appearing
+  }, true);
+  setTimeout(keepATool, 500);  // the Draw tab may have been opened before this script arrived
+
   /* The end of the interpolation a click on its map sets (A or B), and the pickers: the moved end's is cleared. */
   VAEPage.pickedEnd = (which, a1, a2, b1, b2, pickA, pickB) => {
     const z = VAEPage.picks.interp_map;
