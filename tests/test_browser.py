@@ -501,6 +501,10 @@ def test_on_a_phone_every_tab_is_a_tab_and_the_digit_stays_beside_its_sliders(ph
     phone.locator("#z2 input[type=range]").scroll_into_view_if_needed()
     assert in_viewport(phone, "#z1 input[type=range]") and in_viewport(phone, "#explorer_digit canvas")
 
+    open_tab(phone, "Reconstruct")
+    label, picture = (phone.locator(f"#rec_map {s}").first.bounding_box() for s in ("label[data-testid=block-label]", "img"))
+    assert label["y"] + label["height"] <= picture["y"] + 1, "the map's label sits above it, not on it"
+
     open_tab(phone, "ELBO anatomy")
     phone.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
                             " return t.includes('ELBO') && !t.includes('Computing'); }")
