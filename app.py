@@ -115,14 +115,14 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     with gr.Tab("Upload / paste / webcam"):
                         upload = uploads_unopened(gr.Image(label="A picture of one digit", elem_id="upload", type="filepath",
                                                            image_mode=None, sources=["upload", "clipboard", "webcam"], height=380))
-                with gr.Column(scale=2):
+                with gr.Column(scale=2, elem_id="rec_results"):
                     with gr.Row():
                         prepared = digit_output("prepared", "Input x (28×28)")
                         reconstruction = digit_output("reconstruction", "Reconstruction")
                     posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
-                    gr.Markdown(text.RECONSTRUCT, latex_delimiters=text.LATEX)
                 with gr.Column(scale=3):
                     rec_map = map_image("rec_map", "Where your digit lands")
+                    gr.Markdown(text.RECONSTRUCT, latex_delimiters=text.LATEX)
 
         with gr.Tab("Manifold", id="manifold"):
             with gr.Row():

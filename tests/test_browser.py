@@ -502,6 +502,16 @@ def test_on_a_phone_every_tab_is_a_tab_and_the_digit_stays_beside_its_sliders(ph
     assert in_viewport(phone, "#z1 input[type=range]") and in_viewport(phone, "#explorer_digit canvas")
 
     open_tab(phone, "Reconstruct")
+    phone.locator("#sketch canvas").first.wait_for()
+    phone.wait_for_timeout(1200)
+    phone.locator("#sketch canvas").first.scroll_into_view_if_needed()
+    pad = phone.locator("#sketch canvas").first.bounding_box()
+    phone.mouse.move(pad["x"] + pad["width"] / 2, pad["y"] + 60)
+    phone.mouse.down()
+    phone.mouse.move(pad["x"] + pad["width"] / 2, pad["y"] + 220, steps=10)
+    phone.mouse.up()
+    wait_for_new_image(phone, "reconstruction", None)
+    assert in_viewport(phone, "#reconstruction img"), "the reconstruction is in view while drawing"
     label, picture = (phone.locator(f"#rec_map {s}").first.bounding_box() for s in ("label[data-testid=block-label]", "img"))
     assert label["y"] + label["height"] <= picture["y"] + 1, "the map's label sits above it, not on it"
 
