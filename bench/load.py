@@ -89,6 +89,17 @@ def start_server(port: int, log, launch_options: dict) -> subprocess.Popen:
     raise RuntimeError("the server did not come up within 180 s")
 
 
+def timed_call(client: httpx.Client, base: str, endpoint: str, make_data, session: str | None, log: list) -> None:
+    """Call /endpoint with make_data() and append (endpoint, seconds, error or None) to log."""
+    t0 = time.perf_counter()
+    try:
+        call(client, base, endpoint, make_data(), session)
+        error = None
+    except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
+        error = f"{type(e).__name__}: {e}"[:200]
+    log.append((endpoint, time.perf_counter() - t0, error))
+
+
 class Explorer(threading.Thread):
     """One person on the page: drags (no request), pans the grid (one /grid at the release),
     sometimes an upload (/reconstruct) or the ELBO tab (/elbo); pauses between."""
@@ -99,13 +110,7 @@ class Explorer(threading.Thread):
         self.elbo_share = elbo_share
 
     def timed_call(self, client: httpx.Client, endpoint: str, make_data) -> None:
-        t0 = time.perf_counter()
-        try:
-            call(client, self.base, endpoint, make_data(), self.session)
-            error = None
-        except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
-            error = f"{type(e).__name__}: {e}"[:200]
-        self.log.append((endpoint, time.perf_counter() - t0, error))
+        timed_call(client, self.base, endpoint, make_data, self.session, self.log)
 
     def run(self) -> None:
         rng = self.rng
@@ -187,13 +192,7 @@ class User(threading.Thread):
         self.photo, self.log, self.calls = photo, log, 0
 
     def timed_call(self, client: httpx.Client, endpoint: str, make_data) -> None:
-        t0 = time.perf_counter()
-        try:
-            call(client, self.base, endpoint, make_data(), self.session)
-            error = None
-        except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
-            error = f"{type(e).__name__}: {e}"[:200]
-        self.log.append((endpoint, time.perf_counter() - t0, error))
+        timed_call(client, self.base, endpoint, make_data, self.session, self.log)
         self.calls += 1
 
     def more(self) -> bool:

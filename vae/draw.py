@@ -330,15 +330,6 @@ def draw_path(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[
     _paste_back(image, plot, frame)
 
 
-def draw_box(image: Image.Image, frame: MapFrame, lo: tuple[float, float], hi: tuple[float, float], colour: tuple[int, int, int] = INK) -> None:
-    """The rectangle [lo, hi] of the latent plane (e.g. the manifold grid's window), in place."""
-    plot, draw = _plot_layer(image, frame)
-    (xa, ya), (xb, yb) = _local(frame, np.array([[lo[0], hi[1]], [hi[0], lo[1]]]))
-    draw.rectangle([xa, ya, xb, yb], outline="white", width=4)
-    draw.rectangle([xa, ya, xb, yb], outline=colour, width=2)
-    _paste_back(image, plot, frame)
-
-
 def draw_heatmap(image: Image.Image, frame: MapFrame, z1: np.ndarray, z2: np.ndarray, density: np.ndarray, colour: tuple[int, int, int] = (220, 30, 30), opacity: float = 0.85) -> None:
     """A density on the grid z1 [W] x z2 [H] (density[i, j] at (z1[j], z2[i])) as a translucent
     colour wash, in place: opacity proportional to density / max, so the mode is strongest."""
