@@ -58,7 +58,7 @@ def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Imag
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_context(**device).new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(180_000)  # the ELBO tab waits in a one-at-a-time queue, which a busy server fills
         page.add_init_script(RECORD_PAINTS)
         page.goto(url, wait_until="load")
 
