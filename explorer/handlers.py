@@ -26,7 +26,7 @@ from explorer.text import elbo_table, posterior_text
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
-                            log_marginal_quadrature, posterior_on_square, true_posterior)
+                            log_marginal_quadrature, true_posterior)
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image
 
@@ -328,10 +328,10 @@ def posterior_picture(pixels: bytes) -> tuple[draw.MapFrame, Image.Image]:
     x = input_of(pixels)
     mu, sigma = latent.posterior(model, x)
     best_mu, best_sigma = exact.best.mu.numpy(), exact.best.sigma.numpy()
-    frame = elbo_frame(exact.posterior, [(mu, sigma), (best_mu, best_sigma)])
-    heat = posterior_on_square(model, x, exact.log_px, (*frame.centre, 2 * frame.half), 96)
+    post = exact.posterior  # its grid spans the mass within MASS_NATS of the peak: wider than the frame, and fine enough
+    frame = elbo_frame(post, [(mu, sigma), (best_mu, best_sigma)])
     image = draw.render_map(frame, test_mu, test_labels)
-    draw.draw_heatmap(image, frame, heat.z1.numpy(), heat.z2.numpy(), heat.log_density.exp().numpy())
+    draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
     draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour=BEST_Q)
     draw.draw_ellipses(image, frame, mu, sigma)
     return frame, image

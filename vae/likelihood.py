@@ -426,8 +426,15 @@ def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterio
     step = (post.z1[1] - post.z1[0]).item()
     starts = [(zz[p.argmax()], torch.full((2,), step, dtype=torch.float64)),
               (mean, (p @ (zz - mean) ** 2).sqrt().clamp(min=step))]
+    # A first fit on `post` itself costs no decoding and starts the refinement close to where it
+    # ends; two starts that land on the same mode are refined once.
+    fits: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for start in starts:
+        mu, sigma, _ = closest_gaussian_on_grid(post, start)
+        if not any(((mu - m).abs() < s).all() for m, s in fits):
+            fits.append((mu, sigma))
     best = None
-    for mu, sigma in starts:
+    for mu, sigma in fits:
         for _ in range(6):
             side = 16 * sigma.max().item()
             window = posterior_on_square(model, x, log_px, (mu[0].item(), mu[1].item(), side), size)
