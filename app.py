@@ -58,6 +58,11 @@ def asset_url(path) -> str:
 
 
 PAGE_SCRIPT = f'<script src="{asset_url(h.ASSETS["script"])}"></script>'
+PAD = ('<div class="vae-pad-tools" role="toolbar" aria-label="pen">pen: '
+       '<button data-width="thin" aria-pressed="false">thin</button><button data-width="medium" aria-pressed="true">medium'
+       '</button><button data-width="wide" aria-pressed="false">wide</button><button data-act="undo">↶ undo</button>'
+       '<button data-act="clear">clear</button></div>'
+       '<canvas class="vae-pad" role="img" aria-label="drawing pad: draw one digit with the mouse, a pen or a finger"></canvas>')
 MAP_CANVAS = '<canvas class="vae-map" role="img" aria-label="${title}"></canvas>'
 
 
@@ -74,7 +79,9 @@ def map_image(elem_id: str, label: str, value=str(h.ASSETS["map"])) -> gr.Image:
 
 
 def digit_output(elem_id: str, label: str, value=None, height: int = 240) -> gr.Image:
-    return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, height=height, buttons=["download"])
+    # min_width: two digits side by side still fit a phone's width
+    return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, height=height, buttons=["download"],
+                    min_width=120)
 
 
 def latent_slider(value: float, label: str, elem_id: str) -> gr.Slider:
@@ -109,15 +116,14 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             with gr.Row():
                 with gr.Column(scale=2):
                     with gr.Tab("Draw"):
-                        sketch = gr.Sketchpad(label="Draw a digit", elem_id="sketch", type="numpy", image_mode="RGBA",
-                                              canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(), height=380,
-                                              brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"))
+                        pad = view("pad", PAD)
+                        drawing = gr.Textbox(visible=False)  # what the pad sends: a PNG data URL
                     with gr.Tab("Upload / paste / webcam"):
                         upload = uploads_unopened(gr.Image(label="A picture of one digit", elem_id="upload", type="filepath",
                                                            image_mode=None, sources=["upload", "clipboard", "webcam"], height=380))
                 with gr.Column(scale=2, elem_id="rec_results"):
                     with gr.Row():
-                        prepared = digit_output("prepared", "Input x (28×28)")
+                        prepared = digit_output("prepared", "Input x")
                         reconstruction = digit_output("reconstruction", "Reconstruction")
                     posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
                 with gr.Column(scale=3):
@@ -246,7 +252,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # Reconstruct
     rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior]
     upload.input(h.reconstruct_upload, upload, rec_outputs, **PICTURES, **NOT_IN_API)
-    sketch.change(h.reconstruct_sketch, sketch, rec_outputs, **LATEST_ONLY, **PICTURES, **NOT_IN_API)
+    pad.pick(h.reconstruct_drawing, drawing, rec_outputs, js="() => VAEPage.picked('pad')", **LATEST_ONLY, **PICTURES,
+             **NOT_IN_API)
 
     # Manifold: the page moves the grid it shows at once and asks the server's /grid for a sharp one.
     grid_controls = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]

@@ -10,6 +10,8 @@ elbo) and the page's events that need the server; what follows a slider or the p
 drawn by the page itself (explorer/static/explorer.js). Bad input raises gr.Error carrying the message of
 vae.inputs or vae.preprocess, which the page shows as a toast and the API as its error.
 """
+import base64
+import binascii
 import json
 import threading
 from functools import lru_cache, wraps
@@ -28,7 +30,7 @@ from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
                             log_marginal_quadrature, true_posterior)
 from vae.model import load_model
-from vae.preprocess import ImageError, open_image, prepare_image
+from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_image
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = ROOT / "checkpoints" / "vae.pt"
@@ -171,13 +173,31 @@ def reconstruct_upload(image: str | None):
     return reconstruction_view(uploaded_pixels(image))
 
 
+PNG_DATA_URL = "data:image/png;base64,"
+
+
+def drawing_bytes(drawing: object) -> bytes:
+    """The PNG file inside the data URL the page's drawing pad sends; ImageError if it is anything else."""
+    if not isinstance(drawing, str) or not drawing.startswith(PNG_DATA_URL):
+        raise ImageError("The drawing did not arrive as a PNG picture: reload the page and draw again.")
+    if len(drawing) > len(PNG_DATA_URL) + 4 * (MAX_UPLOAD_BYTES // 3 + 1):
+        raise ImageError(f"The drawing is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        return base64.b64decode(drawing[len(PNG_DATA_URL):], validate=True)
+    except binascii.Error:
+        raise ImageError("The drawing did not arrive as a PNG picture: reload the page and draw again.") from None
+
+
 @user_errors
-def reconstruct_sketch(sketch: dict | None):
-    """Live reconstruction of the sketchpad; an empty canvas clears the outputs instead of complaining."""
-    composite = None if sketch is None else sketch.get("composite")
-    if composite is None or composite.ndim != 3 or composite.shape[2] != 4 or not (composite[..., 3] > 0).any():
+def reconstruct_drawing(drawing: str | None):
+    """Live reconstruction of the drawing pad (a PNG data URL of black strokes on transparent);
+    an empty pad ("") clears the outputs instead of complaining."""
+    if not drawing:
         return NOTHING_TO_RECONSTRUCT
-    return reconstruction_view(latent.to_uint8(prepare_image(composite))[0])
+    rgba = np.asarray(open_image(drawing_bytes(drawing)).convert("RGBA"))
+    if not (rgba[..., 3] > 0).any():
+        return NOTHING_TO_RECONSTRUCT
+    return reconstruction_view(latent.to_uint8(prepare_image(rgba))[0])
 
 
 # ---------------------------------------------------------------- manifold

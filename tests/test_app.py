@@ -1,6 +1,9 @@
 """The app: its handlers called directly, then every public endpoint through gradio_client
 against the app served on loopback (the `client` fixture), including bad input."""
 
+import base64
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +15,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from explorer import handlers as h, text  # noqa: E402
 from vae import draw, inputs, latent  # noqa: E402
+from vae.preprocess import MAX_UPLOAD_BYTES  # noqa: E402
 
 ENDPOINTS = {"/decode", "/reconstruct", "/grid", "/sample", "/interpolate", "/elbo"}
 
@@ -90,15 +94,35 @@ def test_reconstruct_errors_are_user_messages(not_an_image):
         h.reconstruct(None)
 
 
-def test_sketch_reconstructs_strokes_and_ignores_an_empty_canvas():
-    canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the sketchpad sends it
-    assert h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})[:3] == (None, None, "")
+def png_data_url(rgba: np.ndarray) -> str:
+    """A canvas as the drawing pad sends it: canvas.toDataURL("image/png")."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
+    return h.PNG_DATA_URL + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
+    assert h.reconstruct_drawing("") == h.NOTHING_TO_RECONSTRUCT
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the pad is before any stroke
+    assert h.reconstruct_drawing(png_data_url(canvas))[:3] == (None, None, "")
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
-    prepared, recon, shown, image, pixels, post = h.reconstruct_sketch({"background": None, "layers": [], "composite": canvas})
+    prepared, recon, shown, image, pixels, post = h.reconstruct_drawing(png_data_url(canvas))
     assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == h.posterior_of(pixels)
     assert f"({post['mu'][0]:.3f}, {post['mu'][1]:.3f})" in shown and f"({post['sigma'][0]:.4f}, {post['sigma'][1]:.4f})" in shown
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
     assert image.size == h.BASE_MAP.size
+
+
+@pytest.mark.parametrize("drawing, message", [
+    ("data:image/jpeg;base64,/9j/", "did not arrive as a PNG"),
+    (h.PNG_DATA_URL + "not base64!", "did not arrive as a PNG"),
+    (h.PNG_DATA_URL + base64.b64encode(b"GIF89a not a png").decode(), "not an image we can read"),
+    (h.PNG_DATA_URL + "A" * (4 * MAX_UPLOAD_BYTES // 3 + 8), "larger than 20 MB"),
+    (12, "did not arrive as a PNG"),
+])
+def test_a_drawing_that_is_not_a_png_gets_a_message(drawing, message):
+    with pytest.raises(gr.Error, match=message):
+        h.reconstruct_drawing(drawing)
 
 
 def test_grid_image_has_the_layout_the_page_pans():

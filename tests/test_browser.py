@@ -502,14 +502,8 @@ def test_on_a_phone_every_tab_is_a_tab_and_the_digit_stays_beside_its_sliders(ph
     assert in_viewport(phone, "#z1 input[type=range]") and in_viewport(phone, "#explorer_digit canvas")
 
     open_tab(phone, "Reconstruct")
-    phone.locator("#sketch canvas").first.wait_for()
-    phone.wait_for_timeout(1200)
-    phone.locator("#sketch canvas").first.scroll_into_view_if_needed()
-    pad = phone.locator("#sketch canvas").first.bounding_box()
-    phone.mouse.move(pad["x"] + pad["width"] / 2, pad["y"] + 60)
-    phone.mouse.down()
-    phone.mouse.move(pad["x"] + pad["width"] / 2, pad["y"] + 220, steps=10)
-    phone.mouse.up()
+    phone.locator("#pad canvas").scroll_into_view_if_needed()
+    pad_stroke(phone, 0.5)
     wait_for_new_image(phone, "reconstruction", None)
     assert in_viewport(phone, "#reconstruction img"), "the reconstruction is in view while drawing"
     label, picture = (phone.locator(f"#rec_map {s}").first.bounding_box() for s in ("label[data-testid=block-label]", "img"))
@@ -542,30 +536,82 @@ def test_reset_the_views_puts_every_page_drawn_view_back(page):
     assert caption_z(page) == (0.0, 0.0)
 
 
-def sketch_stroke(page, x: float) -> None:
-    """A vertical stroke on the sketchpad at x pixels from its left."""
-    pad = page.locator("#sketch canvas").first.bounding_box()
-    page.mouse.move(pad["x"] + x, pad["y"] + 60)
+def pad_stroke(page, x: float) -> None:
+    """A vertical stroke down the drawing pad at x (a fraction of its width)."""
+    pad = page.locator("#pad canvas").bounding_box()
+    page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + 0.2 * pad["height"])
     page.mouse.down()
-    page.mouse.move(pad["x"] + x, pad["y"] + 220, steps=10)
+    page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + 0.8 * pad["height"], steps=10)
     page.mouse.up()
 
 
-@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
-def test_the_sketchpad_draws_at_once_and_again_after_clear(browser, app_url, locale):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale=locale)
-    page.set_default_timeout(TIMEOUT)
-    page.add_init_script(RECORD_PAINTS)
-    page.goto(app_url)
-    drawn(page, "explorer_digit")
+def pad_ink(page) -> int:
+    """How many pixels of the drawing pad carry ink."""
+    return page.evaluate("""() => { const c = document.querySelector('#pad canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }""")
+
+
+def test_the_drawing_pad_reconstructs_what_it_shows_and_clears(page):
     open_tab(page, "Reconstruct")
-    page.locator("#sketch canvas").first.wait_for()
-    page.wait_for_timeout(1200)
-    sketch_stroke(page, 120)
-    wait_for_new_image(page, "prepared", None)
-    page.locator("#sketch button[aria-label='Clear canvas']").click()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
+    pad = page.locator("#pad canvas").bounding_box()
+    page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + 0.2 * pad["height"])
+    page.mouse.down()
+    page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + 0.8 * pad["height"], steps=10)
+    page.wait_for_timeout(300)
+    assert pad_ink(page) > 0 and not requests, "the stroke shows at once, and nothing is sent until the pen lifts"
+    page.mouse.up()
+    shown = wait_for_new_image(page, "prepared", None)
+    # The server reconstructed exactly what the pad shows.
+    drawing = page.evaluate("() => document.querySelector('#pad canvas').toDataURL('image/png')")
+    np.testing.assert_array_equal(fetch(page, shown), h.reconstruct_drawing(drawing)[0])
+    medium = pad_ink(page)
+
+    page.locator("#pad button[data-act=undo]").click()
     page.wait_for_function("() => !document.querySelector('#prepared img')")
-    page.wait_for_timeout(1200)
-    sketch_stroke(page, 160)
+    assert pad_ink(page) == 0
+    page.locator("#pad button[data-width=wide]").click()
+    assert page.locator("#pad button[data-width=wide]").get_attribute("aria-pressed") == "true"
+    pad_stroke(page, 0.5)
     wait_for_new_image(page, "prepared", None)
-    page.close()
+    assert pad_ink(page) > 1.5 * medium, "the wide pen draws a wider stroke"
+
+    page.locator("#pad button[data-act=clear]").click()
+    page.wait_for_function("() => !document.querySelector('#prepared img') && !document.querySelector('#reconstruction img')")
+    assert pad_ink(page) == 0
+    pad_stroke(page, 0.3)
+    wait_for_new_image(page, "prepared", None)
+
+
+# Text the page cuts: a label running under its picture's buttons or out of its block, and text
+# ended with an ellipsis (the upload box's prompt).
+CUT_TEXT = """() => {
+  const visible = (e) => e.offsetParent !== null && e.getBoundingClientRect().width > 0;
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const cut = [];
+  for (const label of document.querySelectorAll('label[data-testid="block-label"]')) {
+    if (!visible(label)) continue;
+    const block = label.closest('.block'), box = label.getBoundingClientRect();
+    const buttons = [...block.querySelectorAll('.icon-button-wrapper')].filter(visible).map((b) => b.getBoundingClientRect());
+    if (box.right > block.getBoundingClientRect().right + 1 || buttons.some((b) => overlap(box, b))) cut.push(label.innerText);
+  }
+  for (const e of document.querySelectorAll('body *'))
+    if (visible(e) && getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1) cut.push(e.innerText);
+  return cut;
+}"""
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_no_label_or_prompt_is_cut(request, device):
+    page = request.getfixturevalue("page" if device == "desktop" else "phone")
+    for tab in ["Explorer", "Reconstruct", "Manifold", "Sample & interpolate", "ELBO anatomy"]:
+        open_tab(page, tab)
+        page.wait_for_timeout(300)
+        if tab == "Reconstruct":
+            pad_stroke(page, 0.5)
+            wait_for_new_image(page, "reconstruction", None)
+        if tab == "ELBO anatomy":
+            wait_for_new_image(page, "elbo_map", None)
+        assert page.evaluate(CUT_TEXT) == [], tab

@@ -677,6 +677,53 @@
     },
   };
 
+  /* The drawing pad: black strokes on a transparent square canvas (white behind it on the page), drawn
+     by any pointer: mouse, pen or finger. When the pen lifts, and after undo or clear, the drawing goes
+     to the server's reconstruction as one small PNG; an empty pad sends "" and the results clear. */
+  const PAD = { size: 280, widths: { thin: 8, medium: 16, wide: 28 } };
+  MOUNT.pad = (view, element) => {
+    const canvas = element.querySelector("canvas"), ctx = canvas.getContext("2d");
+    canvas.width = canvas.height = PAD.size;
+    let strokes = [], current = null, width = PAD.widths.medium;
+    function line(stroke) {
+      ctx.strokeStyle = ctx.fillStyle = "black";
+      ctx.lineWidth = stroke.width; ctx.lineCap = ctx.lineJoin = "round";
+      const [first, ...rest] = stroke.points;
+      if (!rest.length) { dot(ctx, first[0], first[1], stroke.width / 2, "black"); return; }
+      ctx.beginPath(); ctx.moveTo(...first);
+      for (const p of rest) ctx.lineTo(...p);
+      ctx.stroke();
+    }
+    function redraw() { ctx.clearRect(0, 0, canvas.width, canvas.height); strokes.forEach(line); }
+    const send = () => pick("pad", [strokes.length ? canvas.toDataURL("image/png") : ""]);
+    canvas.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0) return;
+      canvas.setPointerCapture(e.pointerId);
+      current = { width, points: [canvasPoint(canvas, e)] };
+      strokes.push(current);
+      line(current);
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (!current) return;
+      for (const event of e.getCoalescedEvents ? e.getCoalescedEvents() : [e]) {
+        const p = canvasPoint(canvas, event);
+        line({ width: current.width, points: [current.points[current.points.length - 1], p] });
+        current.points.push(p);
+      }
+    });
+    const lift = () => { if (current) { current = null; send(); } };
+    canvas.addEventListener("pointerup", lift);
+    canvas.addEventListener("pointercancel", lift);
+    for (const button of element.querySelectorAll("button[data-width]")) {
+      button.addEventListener("click", () => {
+        width = PAD.widths[button.dataset.width];
+        for (const b of element.querySelectorAll("button[data-width]")) b.setAttribute("aria-pressed", String(b === button));
+      });
+    }
+    element.querySelector("button[data-act=undo]").addEventListener("click", () => { if (strokes.pop()) { redraw(); send(); } });
+    element.querySelector("button[data-act=clear]").addEventListener("click", () => { if (strokes.length) { strokes = []; redraw(); send(); } });
+  };
+
   const CONTROLLER = { explorer_map: "explorer", explorer_digit: "explorer", grid: "grid", grid_map: "grid",
     samples: "samples", samples_map: "samples", interp: "interp", interp_map: "interp" };
   const started = {};
@@ -756,20 +803,6 @@
       VAEPage.set(name, ...values);
     }
   }, true);
-
-  /* The sketchpad always has a drawing tool. Gradio's starts with none, and has none again after its
-     clear button, asking in English to "select the draw tool". A selected tool's button carries the
-     class "highlight"; where none does, the first tool, the brush, is selected: no words involved. */
-  function keepATool() {
-    const pad = document.querySelector("#sketch");
-    const tools = pad ? [...pad.querySelectorAll("button.quite-round")] : [];
-    if (tools.length && !tools.some((b) => b.classList.contains("highlight"))) tools[0].click();
-  }
-  document.addEventListener("click", (e) => {
-    if (!(e.target instanceof Element) || !e.target.closest("#sketch, [role=tab]")) return;
-    for (const wait of [100, 400, 1000]) setTimeout(keepATool, wait);  // the pad may still be appearing
-  }, true);
-  setTimeout(keepATool, 500);  // the Draw tab may have been opened before this script arrived
 
   /* The end of the interpolation a click on its map sets (A or B), and the pickers: the moved end's is cleared. */
   VAEPage.pickedEnd = (which, a1, a2, b1, b2, pickA, pickB) => {
