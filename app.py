@@ -93,6 +93,7 @@ GRID_START = [0.0, 0.0, 6.0, 20, "linear"]
 gradio_adjustments.serve_assets(h.ASSET_FOLDER)  # the folder of the page's own files, and nothing else
 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=h.warm_up) as demo:
+    demo.example_file = h.ASSETS["example"]
     gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")
     with gr.Row(equal_height=True):
         view("mode", '<div class="vae-mode" role="status"></div>')

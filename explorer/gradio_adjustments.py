@@ -13,6 +13,9 @@
 5. `serve_assets`: the folder of the page's own files (explorer/assets.py) is served as it
    is, and browsers may keep its files for good: their names change with their content.
    Wraps gradio.routes.file_fetch.
+6. `documented_api`: the "Use via API" page says what each parameter and result is, in the
+   words of the handler's docstring, and its file examples are a digit the app serves.
+   ExplorerBlocks.get_api_info post-processes Gradio's.
 
 Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still
 works that way. Where it does not, 2, 3 and 5 are left out and the app runs with Gradio's own
@@ -119,6 +122,23 @@ class ExplorerBlocks(gr.Blocks):
     @show_error.setter
     def show_error(self, value: bool) -> None:
         pass
+
+    example_file: Path | None = None  # a picture of a digit in a served folder: the API page's example upload (example_url)
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        info = super().get_api_info(all_endpoints=all_endpoints, page=page)
+        if _api_words is None:
+            return documented_api(info, self.fns.values(), self.example_url())
+        return info
+
+    def example_url(self) -> str | None:
+        """example_file as a client names it. On a Hugging Face Space: its public URL, which the Space's
+        server downloads from itself. Elsewhere its path, which a client on this machine uploads: a
+        server refuses to download from loopback and private addresses (Gradio's guard against SSRF)."""
+        if self.example_file is None:
+            return None
+        space = os.environ.get("SPACE_HOST")
+        return f"https://{space}/gradio_api/file={self.example_file}" if space else str(self.example_file)
 
     def launch(self, **kwargs):
         """gr.Blocks.launch with the page's theme and footer unless given; starts the warm-up first."""
@@ -299,12 +319,55 @@ def cached_assets() -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- 6. the API page in our words, with examples that run
+
+
+def documented_api(info: dict, fns, example_url: str | None) -> dict:
+    """Gradio's description of the API (Blocks.get_api_info), completed for its page: each parameter
+    and result of a named endpoint gets its handler's docstring words (the lines under Args: and
+    Returns:) where Gradio says only which component carries it (a result's label becomes its
+    words), and each file parameter's example becomes `example_url`, a digit this app has, where
+    Gradio puts a PDF on the internet that no endpoint here can read."""
+    handlers = {f"/{fn.api_name}": fn.fn for fn in fns if fn.api_name and fn.fn}
+    for name, endpoint in info.get("named_endpoints", {}).items():
+        if name not in handlers:
+            continue
+        _, parameters, returns = gradio.utils.get_function_description(handlers[name])
+        for parameter in endpoint["parameters"]:
+            words = parameters.get(parameter["parameter_name"])
+            if words:  # Gradio's page puts them after its own sentence
+                parameter["python_type"]["description"] = words[:1].upper() + words[1:]
+            example = parameter.get("example_input")
+            if example_url and isinstance(example, dict) and example.get("url"):
+                parameter["example_input"] = {**example, "url": example_url, "path": example_url}
+        if len(returns) == len(endpoint["returns"]):
+            for result, words in zip(endpoint["returns"], returns):  # Gradio's page shows only a result's label
+                result["label"] = result["python_type"]["description"] = words
+    return info
+
+
+def api_words() -> str | None:
+    """Whether documented_api can do its job: None, or why not (then the page is Gradio's own)."""
+    global _api_words
+    if not callable(getattr(gradio.utils, "get_function_description", None)):
+        _api_words = "gradio.utils.get_function_description is gone"
+    elif _parameters(gr.Blocks.get_api_info)[1:] != ["all_endpoints", "page"]:
+        _api_words = "Blocks.get_api_info no longer takes (all_endpoints, page)"
+    else:
+        _api_words = None
+    return _api_words
+
+
+_api_words: str | None = "not checked yet"
+
+
 # ---------------------------------------------------------------- installing
 
 
 ADJUSTMENTS = {"atomic image saves": atomic_image_saves, "messages for refused file payloads": file_payload_messages,
                "file payloads checked however the app is served": served_blocks_check_file_paths,
-               "uploads reach our checks": uploads_unopened_in_effect, "the page's files cached for good": cached_assets}
+               "uploads reach our checks": uploads_unopened_in_effect, "the page's files cached for good": cached_assets,
+               "the API page in our words": api_words}
 
 
 def install() -> dict[str, str | None]:

@@ -64,6 +64,8 @@ _CHECK_Z = [[0.3, -0.7], [-2.0, 1.5], [3.5, 3.5]]
 ASSETS = assets.write_assets(ASSET_FOLDER, CHECKPOINT, {"z": _CHECK_Z, "pixels": latent.decode_images(model, _CHECK_Z).reshape(
     len(_CHECK_Z), -1).tolist()}, test_mu, test_labels)
 ASSETS["map"] = assets.write_asset(ASSET_FOLDER, "map", ".png", draw.png_bytes(BASE_MAP))  # the Reconstruct tab's empty map
+# The API page's example upload: test digit #0 (a 7) as a person's picture would show it, dark ink on white.
+ASSETS["example"] = assets.write_asset(ASSET_FOLDER, "digit", ".png", draw.png_bytes(Image.fromarray(255 - draw.enlarge(test_images[0], 4))))
 DIGIT_CHOICES = [(f"test digit #{i} (a {test_labels[i]})", i) for i in range(len(test_images))]
 
 
@@ -120,7 +122,14 @@ def posterior_of(pixels: np.ndarray) -> dict:
 @user_errors
 @torch.inference_mode()
 def decode(z1: float, z2: float) -> np.ndarray:
-    """Decode the latent point (z1, z2) into a digit (uint8, 112 x 112, white ink on black)."""
+    """Decode the latent point (z1, z2) into a digit.
+
+    Args:
+        z1: the first latent coordinate; a value beyond ±6 counts as ±6
+        z2: the second latent coordinate; a value beyond ±6 counts as ±6
+    Returns:
+        the decoded digit, white ink on black, 112 x 112 pixels (28 x 28 enlarged 4x), PNG
+    """
     z1, z2 = inputs.check_z(z1, "z1"), inputs.check_z(z2, "z2")
     return digit_image(latent.decode_images(display_model, [[z1, z2]])[0])
 
@@ -137,10 +146,15 @@ def reconstruction_of(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]
 
 @user_errors
 def reconstruct(image: str) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Encode an uploaded image of a digit and decode it again.
+    """Encode a picture of one digit and decode it again.
 
-    Returns the 28x28 input as the model sees it (centred, white on black, shown 4x), the
-    reconstruction decoded from the posterior mean, and q(z|x) as {"mu": [2], "sigma": [2]}."""
+    Args:
+        image: a picture of one handwritten digit, PNG, JPEG, GIF, WebP, BMP or TIFF up to 20 MB: a photo, a scan, a drawing
+    Returns:
+        the digit as the model sees it: 28 x 28, centred, white on black, enlarged 4x, PNG
+        its reconstruction, decoded from the mean of q(z|x), enlarged 4x, PNG
+        q(z|x) = N(mu, diag sigma^2), the encoder's posterior, as {"mu": [z1, z2], "sigma": [s1, s2]}
+    """
     return reconstruction_of(uploaded_pixels(image))
 
 
@@ -206,8 +220,17 @@ def reconstruct_drawing(drawing: str | None):
 @user_errors
 @torch.inference_mode()
 def grid(z1: float, z2: float, span: float, n: int, spacing: str) -> Image.Image:
-    """An n x n grid of decoded digits centred on (z1, z2), span wide from the first to the last
-    row/column; spacing "linear" (even in z) or "cdf" (even in the prior's CDF Phi(z), as in Kingma & Welling's figure)."""
+    """An n x n grid of decoded digits: the latent space's manifold, as in Kingma & Welling's figure.
+
+    Args:
+        z1: the first coordinate of the grid's centre; a value beyond ±6 counts as ±6
+        z2: the second coordinate of the grid's centre; a value beyond ±6 counts as ±6
+        span: the distance in z from the first to the last column (and row), 0.1 to 12
+        n: digits per side, a whole number from 1 to 30
+        spacing: "linear" (points even in z) or "cdf" (even in the prior's CDF Phi(z), denser near the origin)
+    Returns:
+        the grid with its z1 and z2 axes, PNG
+    """
     z1, z2 = inputs.check_z(z1, "centre z1"), inputs.check_z(z2, "centre z2")
     span, n, spacing = inputs.check_span(span), inputs.check_grid_n(n), inputs.check_spacing(spacing)
     cols, rows, points = latent.grid_points(z1, z2, span, n, spacing)
@@ -228,7 +251,14 @@ def window_note() -> str:
 @user_errors
 @torch.inference_mode()
 def sample(n: int, seed: int) -> np.ndarray:
-    """n digits decoded from z ~ N(0, I) drawn with the given seed, tiled in a near-square sheet (2x enlarged)."""
+    """Digits decoded from z drawn from the prior N(0, I): what the VAE generates.
+
+    Args:
+        n: how many digits, a whole number from 1 to 100
+        seed: the seed of the draws, a whole number from 0 to 2^32 - 1: the same seed gives the same digits, and the page's too
+    Returns:
+        the digits tiled in a near-square sheet, enlarged 2x, PNG
+    """
     n, seed = inputs.check_samples_n(n), inputs.check_seed(seed)
     return draw.sample_sheet(latent.decode_images(display_model, latent.prior_samples(n, seed)))
 
@@ -236,8 +266,17 @@ def sample(n: int, seed: int) -> np.ndarray:
 @user_errors
 @torch.inference_mode()
 def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int) -> np.ndarray:
-    """Decode `steps` evenly spaced points on the straight line from A = (a1, a2) to B = (b1, b2),
-    both ends included, as one strip of digits (3x enlarged)."""
+    """Decode evenly spaced points on the straight line from A = (a1, a2) to B = (b1, b2) in the latent space.
+
+    Args:
+        a1: A's first coordinate; a value beyond ±6 counts as ±6
+        a2: A's second coordinate
+        b1: B's first coordinate
+        b2: B's second coordinate
+        steps: how many digits, both ends included, a whole number from 2 to 30
+    Returns:
+        the digits in one strip from A to B, enlarged 3x, PNG
+    """
     a = [inputs.check_z(a1, "A z1"), inputs.check_z(a2, "A z2")]
     b = [inputs.check_z(b1, "B z1"), inputs.check_z(b2, "B z2")]
     steps = inputs.check_steps(steps)
@@ -319,10 +358,16 @@ def anatomy_of(pixels: np.ndarray, L, K, seed) -> dict:
 @user_errors
 @torch.inference_mode()
 def elbo(image: str, L: int, K: int, seed: int = 0) -> dict:
-    """Every term of the ELBO for an uploaded digit, in nats: reconstruction (L-sample estimate) and
-    its standard error, closed-form KL, elbo, the K-sample IWAE bound, exact log p(x) by quadrature,
-    gap = log p(x) - elbo and its split into approximation_gap and amortization_gap (with the best
-    diagonal Gaussian's best_mu and best_sigma), q(z|x)'s mu and sigma, the L samples z and log p(x|z) of each."""
+    """Every term of the ELBO for a picture of a digit, next to the exact log p(x), in nats.
+
+    Args:
+        image: a picture of one handwritten digit, as for /reconstruct
+        L: samples z = mu + sigma * eps for the reconstruction term, a whole number from 1 to 1000
+        K: importance samples for the IWAE bound, a whole number from 1 to 5000
+        seed: the seed of the samples, a whole number from 0 to 2^32 - 1
+    Returns:
+        {reconstruction, kl, elbo, iwae (each with a *_stderr), log_px, gap, approximation_gap, amortization_gap, mu, sigma, ...}
+    """
     return anatomy_of(uploaded_pixels(image), L, K, seed)
 
 

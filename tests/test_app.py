@@ -269,3 +269,34 @@ def test_the_elbo_tab_says_what_is_true_of_iwae():
     reading = text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL)
     assert f"{h.METRICS['iwae_gap']:.2f} nats below it on average" in reading and "test digit #8" in reading
     assert "reaches" not in reading and "seed text" not in text.ELBO_INTRO
+
+
+def api_page(app_url: str) -> dict:
+    """What the "Use via API" page shows: the named endpoints as /gradio_api/info describes them."""
+    import httpx
+
+    return httpx.get(f"{app_url}gradio_api/info", timeout=30).json()["named_endpoints"]
+
+
+def test_the_api_page_says_what_every_parameter_and_result_is(app_url):
+    endpoints = api_page(app_url)
+    assert set(endpoints) >= ENDPOINTS
+    for name in ENDPOINTS:
+        for parameter in endpoints[name]["parameters"]:
+            words = parameter["python_type"]["description"]
+            assert words and "FileData" not in words, (name, parameter["parameter_name"])
+        for result in endpoints[name]["returns"]:
+            assert not result["label"].startswith("value_") and result["label"] == result["python_type"]["description"], name
+    assert "±6" in endpoints["/decode"]["parameters"][0]["python_type"]["description"]
+    assert "1 to 30" in endpoints["/grid"]["parameters"][3]["python_type"]["description"]
+
+
+@pytest.mark.parametrize("name", ["/reconstruct", "/elbo"])
+def test_the_api_page_examples_run_offline_on_a_digit(app_url, name, capsys):
+    """The Python example the page shows for an endpoint that takes a picture runs as written on this
+    machine: its picture is the app's own example digit, not a PDF on the internet."""
+    code = api_page(app_url)[name]["code_snippets"]["python"]
+    assert ".pdf" not in code and f"handle_file('{h.ASSETS['example']}')" in code
+    exec(code, {})
+    printed = capsys.readouterr().out
+    assert "'mu'" in printed and "'sigma'" in printed

@@ -615,3 +615,19 @@ def test_no_label_or_prompt_is_cut(request, device):
         if tab == "ELBO anatomy":
             wait_for_new_image(page, "elbo_map", None)
         assert page.evaluate(CUT_TEXT) == [], tab
+
+
+def test_the_api_page_hides_the_mcp_tab_and_shows_our_words(page):
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.get_by_text("Use via API").click()
+    page.get_by_text("API name: /reconstruct").first.wait_for()
+    languages = page.locator(".snippets li")
+    languages.first.wait_for()
+    shown = [li.inner_text().strip() for li in languages.all() if li.is_visible()]
+    assert "MCP" not in shown and "Python" in shown, shown
+    text = page.locator("body").inner_text()
+    assert "sample_file.pdf" not in text and "FileData class" not in text
+    assert "a picture of one handwritten digit" in text.lower() and "a value beyond ±6 counts as ±6" in text
+    # The only failed request is Gradio's own probe for an MCP server, which this app does not run.
+    assert all(url.endswith("/gradio_api/mcp/schema") for url in failed), failed
