@@ -74,6 +74,12 @@ def view(name: str, template: str, start: list | None = None, **props) -> gr.HTM
                    points_url=asset_url(h.ASSETS["points"]), **props)
 
 
+def digit_sheet(name: str, start: list, letters: list[str] | None = None) -> gr.HTML:
+    """The picker's thumbnails: the first test digits, the picked ones (`start` at first) outlined; a click picks one."""
+    return view(name, '<canvas class="vae-digits" role="img" aria-label="the first 100 test digits: click one to pick it">'
+                '</canvas>', start, letters=letters or [])
+
+
 def map_image(elem_id: str, label: str, value=str(h.ASSETS["map"])) -> gr.Image:
     return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, buttons=["download"], show_label=True)
 
@@ -180,6 +186,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                             pick_b = gr.Dropdown(h.DIGIT_CHOICES, value=1, label="B: a test digit", elem_id="interp_pick_b")
                             my_digit_b = gr.Button("B = my digit", size="sm", elem_id="interp_mine_b")
                             b1, b2 = latent_slider(B1, "B z1", "interp_b1"), latent_slider(B2, "B z2", "interp_b2")
+                    interp_digits = digit_sheet("interp_digits", [0, 1], ["A", "B"])
                     with gr.Row():
                         steps = gr.Slider(2, inputs.STEPS_MAX, value=10, step=1, label="steps", elem_id="interp_steps")
                         click_sets = gr.Radio(["A", "B"], value="A", label="clicking the map sets", elem_id="interp_click_sets")
@@ -194,6 +201,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             with gr.Row():
                 with gr.Column(scale=2):
                     elbo_digit = gr.Dropdown(h.DIGIT_CHOICES, value=h.FIRST_ELBO["index"], label="Pick a test digit", elem_id="elbo_digit")
+                    elbo_digits = digit_sheet("elbo_digits", [h.FIRST_ELBO["index"]])
                     with gr.Row():
                         elbo_upload_img = uploads_unopened(gr.Image(label="…or upload one", elem_id="elbo_upload", type="filepath",
                                                                     image_mode=None, sources=["upload", "clipboard"], height=160))
@@ -282,6 +290,11 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                        **NO_PROGRESS, **PICTURES, **NOT_IN_API)
     interp_map.pick(None, [click_sets] + ends + pickers, ends + pickers, js="(...v) => VAEPage.pickedEnd(...v)", **NO_PROGRESS,
                     **NOT_IN_API)
+    # A thumbnail clicked moves the end that clicking the map sets; the thumbnails outline what the pickers hold.
+    interp_digits.pick(lambda which, index, *v: h.endpoint_from_digit(index, *v, which), [click_sets, pick_a] + ends,
+                       ends + pickers, js="(which, index, ...v) => [which, VAEPage.picked('interp_digits')[0], ...v]",
+                       **NO_PROGRESS, **PICTURES, **NOT_IN_API)
+    in_page(changed(*pickers), "(a, b) => VAEPage.mark('interp_digits', a, b)", pickers)
     # An end moved by hand is no longer the test digit its picker names.
     gr.on(moved(a1, a2), None, None, pick_a, js="() => null")
     gr.on(moved(b1, b2), None, None, pick_b, js="() => null")
@@ -296,6 +309,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     busy = dict(show_progress="minimal", **QUADRATURE, **NOT_IN_API)
     elbo_tab.select(h.elbo_tab_opened, elbo_pixels, elbo_outputs, **busy)
     elbo_digit.input(h.elbo_pick, [elbo_digit] + elbo_settings, elbo_outputs, **busy)
+    elbo_digits.pick(lambda index, *settings: (*h.elbo_pick(index, *settings), index), [elbo_digit] + elbo_settings,
+                     elbo_outputs + [elbo_digit], js="(index, ...settings) => [VAEPage.picked('elbo_digits')[0], ...settings]",
+                     **busy)
+    in_page(changed(elbo_digit), "(index) => VAEPage.mark('elbo_digits', index)", [elbo_digit])
     elbo_upload_img.upload(h.elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
     elbo_my_digit.click(h.elbo_my_digit, [my_pixels] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
     gr.on(moved(elbo_L, elbo_K) + [elbo_seed.submit], h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],

@@ -80,9 +80,11 @@ def decoder_pack(checkpoint: dict, check: dict) -> bytes:
     return pack(arrays, meta)
 
 
-def points_pack(mu: np.ndarray, labels: np.ndarray) -> bytes:
-    """The latent map's points: posterior means [N, 2] (float32) and their digit labels [N] (uint8)."""
-    return pack({"mu": np.asarray(mu, dtype=np.float32), "labels": np.asarray(labels, dtype=np.uint8)}, {"count": len(mu)})
+def points_pack(mu: np.ndarray, labels: np.ndarray, images: np.ndarray) -> bytes:
+    """The latent map's points: posterior means [N, 2] (float32) and their digit labels [N] (uint8), and
+    the pictures of the first of those digits, for the pickers' thumbnails [M, 784] (uint8)."""
+    return pack({"mu": np.asarray(mu, dtype=np.float32), "labels": np.asarray(labels, dtype=np.uint8),
+                 "images": np.asarray(images, dtype=np.uint8).reshape(len(images), -1)}, {"count": len(mu)})
 
 
 def asset_folder() -> Path:
@@ -109,10 +111,11 @@ def write_asset(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
     return path
 
 
-def write_assets(folder: Path, checkpoint_path: Path, check: dict, mu: np.ndarray, labels: np.ndarray) -> dict[str, Path]:
-    """Write the page's three files for a checkpoint (see decoder_pack for `check`) and the map's points;
-    {"decoder", "points", "script"} -> path."""
+def write_assets(folder: Path, checkpoint_path: Path, check: dict, mu: np.ndarray, labels: np.ndarray,
+                 images: np.ndarray) -> dict[str, Path]:
+    """Write the page's three files for a checkpoint (see decoder_pack for `check`) and the map's points
+    (see points_pack); {"decoder", "points", "script"} -> path."""
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     return {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
-            "points": write_asset(folder, "points", ".bin", points_pack(mu, labels)),
+            "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images)),
             "script": write_asset(folder, "explorer", ".js", (STATIC / "explorer.js").read_bytes())}

@@ -62,7 +62,7 @@ BASE_MAP = draw.to_palette(draw.render_map(MAP, test_mu, test_labels))
 ASSET_FOLDER = assets.asset_folder()
 _CHECK_Z = [[0.3, -0.7], [-2.0, 1.5], [3.5, 3.5]]
 ASSETS = assets.write_assets(ASSET_FOLDER, CHECKPOINT, {"z": _CHECK_Z, "pixels": latent.decode_images(model, _CHECK_Z).reshape(
-    len(_CHECK_Z), -1).tolist()}, test_mu, test_labels)
+    len(_CHECK_Z), -1).tolist()}, test_mu, test_labels, test_images)
 ASSETS["map"] = assets.write_asset(ASSET_FOLDER, "map", ".png", draw.png_bytes(BASE_MAP))  # the Reconstruct tab's empty map
 # The API page's example upload: test digit #0 (a 7) as a person's picture would show it, dark ink on white.
 ASSETS["example"] = assets.write_asset(ASSET_FOLDER, "digit", ".png", draw.png_bytes(Image.fromarray(255 - draw.enlarge(test_images[0], 4))))

@@ -38,11 +38,12 @@ def test_the_decoder_pack_holds_the_weights_the_server_decodes_with():
                                   h.latent.decode_images(h.model, meta["check"]["z"]))
 
 
-def test_the_points_pack_is_the_test_sets_posterior_means():
+def test_the_points_pack_is_the_test_sets_posterior_means_and_the_pickers_digits():
     meta, arrays = assets.unpack(h.ASSETS["points"].read_bytes())
     assert meta["count"] == 10_000
     np.testing.assert_allclose(arrays["mu"], h.test_mu, atol=1e-6)
     np.testing.assert_array_equal(arrays["labels"], h.test_labels)
+    np.testing.assert_array_equal(arrays["images"], h.test_images.reshape(100, 784))
 
 
 def test_file_names_change_with_content_and_writing_again_keeps_the_file(tmp_path):

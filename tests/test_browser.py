@@ -631,3 +631,34 @@ def test_the_api_page_hides_the_mcp_tab_and_shows_our_words(page):
     assert "a picture of one handwritten digit" in text.lower() and "a value beyond ±6 counts as ±6" in text
     # The only failed request is Gradio's own probe for an MCP server, which this app does not run.
     assert all(url.endswith("/gradio_api/mcp/schema") for url in failed), failed
+
+
+def click_thumbnail(page, elem_id: str, index: int) -> None:
+    x, y = point_at(page, elem_id, (index % 20 + 0.5) * 30, (index // 20 + 0.5) * 30)
+    page.mouse.click(x, y)
+
+
+def test_the_pickers_have_thumbnails_that_pick(page):
+    open_tab(page, "Sample & interpolate")
+    drawn(page, "interp_digits")
+    page.locator("#interp_digits canvas").scroll_into_view_if_needed()
+    sheet = canvas(page, "interp_digits")
+    np.testing.assert_array_equal(sheet[30 * 2 + 1:30 * 2 + 29, 30 * 5 + 1:30 * 5 + 29], h.test_images[45])  # thumbnail #45
+    click_thumbnail(page, "interp_digits", 25)  # "clicking the map sets" A
+    page.wait_for_function("() => document.querySelector('#interp_pick_a input').value.startsWith('test digit #25 ')")
+    drawn(page, "interp_digits", "mark")
+    assert (number(page, "interp_a1"), number(page, "interp_a2")) == tuple(h.test_digit_mu(25))
+    assert picker_text(page, "interp_pick_b").startswith("test digit #1 ")
+    marked = page.evaluate("""() => { const d = document.querySelector('#interp_digits canvas').getContext('2d')
+        .getImageData(25 % 20 * 30 + 1, Math.floor(25 / 20) * 30 + 15, 1, 1).data; return [d[0], d[1], d[2]]; }""")
+    assert marked[0] > 200 and marked[2] < 100, "the picked thumbnail is outlined"
+
+    open_tab(page, "ELBO anatomy")
+    numbers = page.locator("#elbo_numbers")
+    page.wait_for_function("() => document.querySelector('#elbo_numbers').innerText.includes('ELBO')")
+    before = numbers.inner_text()
+    click_thumbnail(page, "elbo_digits", 43)
+    page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #43 ')")
+    page.wait_for_function("(old) => { const t = document.querySelector('#elbo_numbers').innerText;"
+                           " return t !== old && !t.includes('Computing'); }", arg=before)
+    np.testing.assert_array_equal(fetch(page, src(page, "elbo_input")), h.digit_image(h.test_images[43]))

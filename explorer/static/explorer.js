@@ -394,7 +394,8 @@
         return { mode: "server", reason: `this browser could not run the decoder: ${e.message}` };
       }
     })();
-    VAEPage.pointsReady = fetchPack(props.points_url).then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data }))
+    VAEPage.pointsReady = fetchPack(props.points_url)
+      .then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data }))
       .catch((e) => { console.warn("VAEPage: no map points:", e); return null; });
     return VAEPage.engine;
   }
@@ -722,6 +723,63 @@
     }
     element.querySelector("button[data-act=undo]").addEventListener("click", () => { if (strokes.pop()) { redraw(); send(); } });
     element.querySelector("button[data-act=clear]").addEventListener("click", () => { if (strokes.length) { strokes = []; redraw(); send(); } });
+  };
+
+  /* A picker's thumbnails: the first test digits in a sheet, the picked ones outlined and lettered.
+     A click picks the digit under the pointer (the view's "pick" event carries its index); the title
+     names the one under the pointer. VAEPage.mark sets the outlines from the pickers' values. */
+  const SHEET = { cols: 20, cell: 30 };
+  function digitSheet(view, element, props) {
+    const canvas = element.querySelector("canvas"), ctx = canvas.getContext("2d");
+    view.letters = props.letters || [];
+    view.marks = marks(view, props.start || []);
+    let sheet = null, labels = null, count = 0;
+    const cellAt = (e) => {
+      const [x, y] = canvasPoint(canvas, e), i = Math.floor(y / SHEET.cell) * SHEET.cols + Math.floor(x / SHEET.cell);
+      return x >= 0 && y >= 0 && x < canvas.width && i < count ? i : null;
+    };
+    VAEPage.pointsReady.then((points) => {
+      if (!points) return;
+      labels = points.labels; count = points.images.length / 784;
+      canvas.width = SHEET.cols * SHEET.cell; canvas.height = Math.ceil(count / SHEET.cols) * SHEET.cell;
+      sheet = ctx.createImageData(canvas.width, canvas.height);
+      sheet.data.fill(255);
+      for (let i = 0; i < count; i++) {
+        const left = (i % SHEET.cols) * SHEET.cell + 1, top = Math.floor(i / SHEET.cols) * SHEET.cell + 1;
+        for (let p = 0; p < 784; p++) {
+          const v = points.images[784 * i + p], at = 4 * ((top + Math.floor(p / 28)) * canvas.width + left + (p % 28));
+          sheet.data[at] = sheet.data[at + 1] = sheet.data[at + 2] = v;
+        }
+      }
+      view.paint("load");
+    });
+    view.paint = (key) => {
+      if (!sheet) return;
+      ctx.putImageData(sheet, 0, 0);
+      for (const [index, letter] of view.marks) {
+        const left = (index % SHEET.cols) * SHEET.cell, top = Math.floor(index / SHEET.cols) * SHEET.cell;
+        ctx.strokeStyle = "rgb(230,80,20)"; ctx.lineWidth = 2; ctx.strokeRect(left + 1, top + 1, SHEET.cell - 2, SHEET.cell - 2);
+        if (letter) text(ctx, letter, left + 3, top + 2, 10, "left", "top", "rgb(255,170,60)");
+      }
+      painted(view.name, key);
+    };
+    canvas.addEventListener("click", (e) => { const i = cellAt(e); if (i !== null) pick(view.name, [i]); });
+    canvas.addEventListener("pointermove", (e) => {
+      const i = cellAt(e);
+      canvas.title = i === null ? "" : `test digit #${i} (a ${labels[i]}): click to pick it`;
+    });
+  }
+  MOUNT.elbo_digits = MOUNT.interp_digits = digitSheet;
+
+  /* The pickers' values (test digit indices, or null) outline their thumbnails, lettered as the view's props say. */
+  function marks(view, indices) {
+    return indices.map((index, k) => [index, view.letters[k]]).filter(([index]) => typeof index === "number");
+  }
+  VAEPage.mark = (name, ...indices) => {
+    const view = VAEPage.views[name];
+    if (!view) return;
+    view.marks = marks(view, indices);
+    view.paint("mark");
   };
 
   const CONTROLLER = { explorer_map: "explorer", explorer_digit: "explorer", grid: "grid", grid_map: "grid",
