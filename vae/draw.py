@@ -73,14 +73,6 @@ class GridLayout:
     left: int  # pixels left of the first cell (room for the z2 ticks)
     top: int
 
-    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """(row, col) of the cell under image pixel (x, y); a click on a gap snaps to the cell before it; None outside the grid."""
-        col = math.floor((x - self.left) / (self.cell + self.gap))
-        row = math.floor((y - self.top) / (self.cell + self.gap))
-        if 0 <= row < self.n and 0 <= col < self.n:
-            return row, col
-        return None
-
 
 GRID_MARGINS = {"left": 52, "top": 36, "right": 14, "bottom": 40}  # top: room for the overlaid label
 
@@ -178,13 +170,6 @@ class MapFrame:
         x = self.left + (z[..., 0] - self.centre[0] + self.half) * self.pixels_per_unit
         y = self.top + (self.centre[1] + self.half - z[..., 1]) * self.pixels_per_unit
         return np.stack([x, y], axis=-1)
-
-    def px_to_z(self, px: np.ndarray) -> np.ndarray:
-        """Image pixel coordinates [..., 2] -> latent points [..., 2]; the inverse of z_to_px."""
-        px = np.asarray(px, dtype=np.float64)
-        z1 = self.centre[0] - self.half + (px[..., 0] - self.left) / self.pixels_per_unit
-        z2 = self.centre[1] + self.half - (px[..., 1] - self.top) / self.pixels_per_unit
-        return np.stack([z1, z2], axis=-1)
 
     def contains(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=np.float64)
@@ -313,20 +298,6 @@ def draw_points(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tupl
     plot, draw = _plot_layer(image, frame)
     for x, y in _local(frame, np.asarray(z).reshape(-1, 2)):
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline="white")
-    _paste_back(image, plot, frame)
-
-
-def draw_path(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[int, int, int] = INK) -> None:
-    """A polyline through z [N, 2] with a dot at every point and rings at both ends, in place."""
-    plot, draw = _plot_layer(image, frame)
-    p = [tuple(q) for q in _local(frame, np.asarray(z).reshape(-1, 2))]
-    draw.line(p, fill="white", width=5)
-    draw.line(p, fill=colour, width=2)
-    for x, y in p:
-        draw.ellipse([x - 2.5, y - 2.5, x + 2.5, y + 2.5], fill=colour)
-    for (x, y), label in ((p[0], "A"), (p[-1], "B")):
-        draw.ellipse([x - 6, y - 6, x + 6, y + 6], outline=colour, width=2)
-        draw.text((x + 8, y - 8), label, fill=colour, font=font(14), anchor="ld", stroke_width=2, stroke_fill="white")
     _paste_back(image, plot, frame)
 
 
