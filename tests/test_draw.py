@@ -4,8 +4,6 @@ its overlays and its pixel <-> z mapping. No browser, no dataset."""
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 
 from vae import draw, latent
