@@ -102,12 +102,13 @@ def slider_value(z: float) -> float:
     return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
 
 
-def uploaded_pixels(image: str | None) -> np.ndarray:
+def uploaded_pixels(image: str | bytes | None, notes: list[str] | None = None) -> np.ndarray:
     """The uint8 28x28 digit the model sees for an uploaded file; ImageError with the reason if there is none.
-    Every number shown for an upload, in the page and the API, is computed from these pixels."""
+    Every number shown for an upload, in the page and the API, is computed from these pixels. What was
+    done with a doubtful picture is appended to `notes` (vae.preprocess.prepare_image)."""
     if image is None:
         raise ImageError("Upload an image of a digit first.")
-    return latent.to_uint8(prepare_image(open_image(image)))[0]
+    return latent.to_uint8(prepare_image(open_image(image), notes))[0]
 
 
 def posterior_of(pixels: np.ndarray) -> dict:
@@ -153,9 +154,11 @@ def reconstruct(image: str) -> tuple[np.ndarray, np.ndarray, dict]:
     Returns:
         the digit as the model sees it: 28 x 28, centred, white on black, enlarged 4x, PNG
         its reconstruction, decoded from the mean of q(z|x), enlarged 4x, PNG
-        q(z|x) = N(mu, diag sigma^2), the encoder's posterior, as {"mu": [z1, z2], "sigma": [s1, s2]}
+        q(z|x) = N(mu, diag sigma^2) as {"mu": [z1, z2], "sigma": [s1, s2]}, with "note" when the picture is doubtful
     """
-    return reconstruction_of(uploaded_pixels(image))
+    notes: list[str] = []
+    prepared, recon, post = reconstruction_of(uploaded_pixels(image, notes))
+    return prepared, recon, {**post, "note": " ".join(notes)} if notes else post
 
 
 def posterior_map(post: dict | None) -> Image.Image:
@@ -174,17 +177,19 @@ def posterior_map(post: dict | None) -> Image.Image:
 NOTHING_TO_RECONSTRUCT = (None, None, "", BASE_MAP, None, None)
 
 
-def reconstruction_view(pixels: np.ndarray):
-    """Everything the Reconstruct tab shows for a digit (q(z|x) in words), and the digit and its q(z|x) for the other tabs."""
+def reconstruction_view(pixels: np.ndarray, notes: list[str] = ()):
+    """Everything the Reconstruct tab shows for a digit (q(z|x) in words, after what was done with a
+    doubtful picture), and the digit and its q(z|x) for the other tabs."""
     prepared, recon, post = reconstruction_of(pixels)
-    return prepared, recon, posterior_text(post), posterior_map(post), pixels, post
+    return prepared, recon, posterior_text(post, " ".join(notes)), posterior_map(post), pixels, post
 
 
 @user_errors
 def reconstruct_upload(image: str | None):
     if image is None:
         return NOTHING_TO_RECONSTRUCT
-    return reconstruction_view(uploaded_pixels(image))
+    notes: list[str] = []
+    return reconstruction_view(uploaded_pixels(image, notes), notes)
 
 
 PNG_DATA_URL = "data:image/png;base64,"
@@ -211,7 +216,8 @@ def reconstruct_drawing(drawing: str | None):
     rgba = np.asarray(open_image(drawing_bytes(drawing)).convert("RGBA"))
     if not (rgba[..., 3] > 0).any():
         return NOTHING_TO_RECONSTRUCT
-    return reconstruction_view(latent.to_uint8(prepare_image(rgba))[0])
+    notes: list[str] = []
+    return reconstruction_view(latent.to_uint8(prepare_image(rgba, notes))[0], notes)
 
 
 # ---------------------------------------------------------------- manifold

@@ -76,12 +76,14 @@ def elbo_reading(iwae_gap: float, K: int, tol: float) -> str:
     )
 
 
-def posterior_text(post: dict | None) -> str:
-    """q(z|x) as the Reconstruct tab shows it: the mean and standard deviation, as numbers."""
+def posterior_text(post: dict | None, note: str = "") -> str:
+    """q(z|x) as the Reconstruct tab shows it: the mean and standard deviation, as numbers, after what
+    was done with a doubtful picture, if anything."""
     if not post:
         return ""
     (m1, m2), (s1, s2) = post["mu"], post["sigma"]
-    return f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = ({s1:.4f}, {s2:.4f})"
+    said = f"**Note:** {note}\n\n" if note else ""
+    return said + f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = ({s1:.4f}, {s2:.4f})"
 
 
 def nats(value: float) -> str:

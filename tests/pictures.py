@@ -11,12 +11,13 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 
-def seven(size: tuple[int, int] = (300, 240), ink: int = 20, paper: int = 235) -> Image.Image:
-    """A dark '7' on light paper, off-centre, in mode L: asymmetric, so rotations show."""
+def seven(size: tuple[int, int] = (300, 240), ink: int = 20, paper: int = 235, pen: int | None = None) -> Image.Image:
+    """A dark '7' on light paper, off-centre, in mode L: asymmetric, so rotations show. Its pen is
+    `pen` pixels wide (by default 1/25 of the width, MNIST's proportion for this size of digit)."""
     image = Image.new("L", size, paper)
     w, h = size
     draw = ImageDraw.Draw(image)
-    draw.line([(0.2 * w, 0.2 * h), (0.6 * w, 0.2 * h), (0.35 * w, 0.8 * h)], fill=ink, width=max(2, w // 25))
+    draw.line([(0.2 * w, 0.2 * h), (0.6 * w, 0.2 * h), (0.35 * w, 0.8 * h)], fill=ink, width=pen or max(2, w // 25), joint="curve")
     return image
 
 

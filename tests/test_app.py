@@ -300,3 +300,18 @@ def test_the_api_page_examples_run_offline_on_a_digit(app_url, name, capsys):
     exec(code, {})
     printed = capsys.readouterr().out
     assert "'mu'" in printed and "'sigma'" in printed
+
+
+def test_a_doubtful_picture_is_answered_and_says_what_was_done(tmp_path):
+    """Two digits of the same size: the page and /reconstruct both say which was used, and answer."""
+    image = Image.new("L", (600, 240), 235)
+    draw = ImageDraw.Draw(image)
+    for left in (0, 320):
+        draw.line([(left + 60, 48), (left + 180, 48), (left + 105, 192)], fill=20, width=12)
+    path = tmp_path / "two sevens.png"
+    image.save(path)
+    note = "2 separate marks of a similar size found; used the largest."
+    prepared, recon, post = h.reconstruct(str(path))
+    assert post["note"] == note and len(post["mu"]) == 2
+    assert f"**Note:** {note}" in h.reconstruct_upload(str(path))[2]
+    assert "note" not in h.reconstruct(str(h.ASSETS["example"]))[2]  # a plain digit: nothing to say

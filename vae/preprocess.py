@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+from scipy import ndimage
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -44,6 +45,22 @@ MIN_SNR = 6.0
 TRIM = 0.001
 # The ink level of a full stroke: this percentile of the pixels in the strokes' cores.
 STROKE_PERCENTILE = 90
+# Pen widths are measured and rewritten on the crop scaled to this longer side: 4x MNIST's 20-pixel box.
+WIDTH_SCALE = 80
+# MNIST's pens at WIDTH_SCALE, by stroke_width over 5,000 training digits (every 12th): the median,
+# and the 2nd and 98th percentiles. Strokes outside that range are thinned or thickened to the median.
+MNIST_WIDTH, MNIST_WIDTH_RANGE = 9.65, (5.46, 18.25)
+# A digit smaller than this (pixels, its longer side) is enlarged from very little: said in the notes.
+TINY = 12
+# A separate mark is dropped when it is this far from the largest one (in the largest one's sizes)...
+FAR = 0.12
+# ...or holds less than this share of the largest one's ink wherever it is.
+SPECK = 0.03
+# Ruled paper: rows (or columns) where at least RULE_COVER of the pixels hold ink, in at least RULE_LINES
+# separate runs; no digit crosses the whole picture three times.
+RULE_COVER, RULE_LINES = 0.85, 3
+RULE_LEVEL = 0.02  # ...and at a level above this (a row of paper is 0)
+RULE_LENGTH = 64  # pixels: a picture narrower than this has no rules to find across it
 
 
 class ImageError(ValueError):
@@ -113,27 +130,34 @@ def _read_upload(data: bytes | str | Path) -> bytes:
     return raw
 
 
-def prepare_image(image: Image.Image | np.ndarray) -> torch.Tensor:
+def prepare_image(image: Image.Image | np.ndarray, notes: list[str] | None = None) -> torch.Tensor:
     """An MNIST-like input [1, 1, 28, 28] float32 in [0, 1] (white ink on black) from a picture.
 
     `image` is a PIL image (e.g. from open_image) or a numpy array HxW, HxWx1, HxWx3 or
     HxWx4 of uint8 (0..255) or float (0..1), as Gradio's image components give. Transparent
     pixels count as background, whatever their colour. Polarity (dark ink on light paper or
-    the reverse) is detected; uneven lighting is removed by subtracting a smooth background;
-    then the ink is cropped, scaled to fit 20x20 keeping its aspect ratio and centred by its
-    centre of mass in 28x28, as MNIST was made. Raises ImageError for unusable input and for
-    pictures without a digit.
+    the reverse) is detected; uneven lighting and shadows are removed against the paper's own
+    brightness; the rules of lined or squared paper and marks apart from the digit are dropped;
+    strokes much thinner or thicker than MNIST's pens are redrawn at MNIST's width; then the ink
+    is cropped, scaled to fit 20x20 keeping its aspect ratio and centred by its centre of mass in
+    28x28, as MNIST was made. Raises ImageError for unusable input and for pictures without a
+    digit. Where the picture is doubtful, a sentence saying what was done is appended to `notes`.
     """
     if isinstance(image, np.ndarray):
         image = _array_to_image(image)
     elif not isinstance(image, Image.Image):
         raise ImageError(f"Expected an image, got {type(image).__name__}.")
     check_size(*image.size)
+    notes = [] if notes is None else notes
     gray, alpha = _gray_and_alpha(image)
     if alpha is not None:
         gray = _composite(gray, alpha)
-    ink = _ink(gray)
-    digit = _fit_box(_crop_to_ink(ink))
+    ink = _crop_to_ink(keep_the_digit(remove_rules(_ink(gray, notes)), notes))
+    if not ink.any():
+        raise ImageError(BLANK)
+    if max(ink.shape) < TINY:
+        notes.append(f"The digit is only {max(ink.shape)} pixels tall in the picture; it was enlarged {DIGIT_BOX / max(ink.shape):.0f}-fold.")
+    digit = _fit_box(_crop_to_ink(mnist_pen(ink)))
     return torch.from_numpy(_centre_by_mass(digit)).view(1, 1, FIELD, FIELD)
 
 
@@ -208,12 +232,14 @@ def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return gray * alpha + background * (1.0 - alpha)
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
+def _ink(gray: np.ndarray, notes: list[str]) -> np.ndarray:
     """Ink strength in [0, 1] (0 = paper, 1 = full stroke) from grey levels of either polarity."""
     paper = _background(gray)
+    dark = -_blur3(gray - paper).min() > _blur3(gray - paper).max()  # the strongest marks are darker than the paper
+    paper = paper + _shade(gray - paper, dark)
     flat = gray - paper
     smooth = _blur3(flat)
-    if -smooth.min() > smooth.max():  # the strongest marks are darker than the paper
+    if dark:
         # Light multiplies what paper and ink reflect: measure ink relative to the local
         # paper brightness, so a shadow dims the strokes' contrast no more than the paper.
         flat = -flat / np.maximum(paper, MIN_CONTRAST)
@@ -222,6 +248,8 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     contrast = float(smooth.max())
     if contrast < max(MIN_CONTRAST, MIN_SNR * noise):
         raise ImageError(BLANK)
+    if contrast < 2 * max(MIN_CONTRAST, MIN_SNR * noise):
+        notes.append("The contrast between ink and paper is very low; the digit may be misread.")
     stroke = float(np.percentile(flat[smooth > contrast / 2], STROKE_PERCENTILE))
     floor = max(NOISE_FLOOR * stroke, 3 * noise)
     if stroke <= floor:
@@ -257,11 +285,120 @@ def _background(gray: np.ndarray) -> np.ndarray:
     return sum(c * term for c, term in zip(coef.astype(np.float32), quadratic(y, x)))
 
 
+def _shade(residual: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """What the paper's brightness does beyond the quadratic (a shadow's edge, a fold), from the
+    residual of that fit: its morphological closing over squares of a third of the picture (an
+    opening for light ink), which erases every stroke narrower than that and keeps every larger
+    patch of light or shade, edges included. The closing sits on the paper's noise peaks: the
+    median gap between it and the residual, most pixels being paper, is taken back off."""
+    size = max(3, min(residual.shape) // 3)
+    close = ndimage.grey_closing if dark_ink else ndimage.grey_opening
+    level = close(residual, size=(size, size))
+    return level - np.median(level - residual)
+
+
 def _blur3(a: np.ndarray) -> np.ndarray:
     """3x3 mean, so single noisy pixels do not count as the strongest mark."""
     p = np.pad(a, 1, mode="edge")
     h, w = a.shape
     return sum(p[i:i + h, j:j + w] for i in range(3) for j in range(3)) / 9.0
+
+
+def remove_rules(ink: np.ndarray) -> np.ndarray:
+    """The ink without the printed rules of lined or squared paper: rows (then columns) where ink
+    crosses nearly the whole picture, in RULE_LINES or more separate runs. Each such row keeps
+    what rises above its rule's own level, so strokes crossing a rule stay whole."""
+    for axis in (1, 0):
+        if ink.shape[axis] < RULE_LENGTH:
+            continue
+        level = np.quantile(ink, 1 - RULE_COVER, axis=axis)  # exceeded by RULE_COVER of the row's pixels
+        ruled = level > RULE_LEVEL
+        starts = np.count_nonzero(ruled[1:] & ~ruled[:-1]) + int(ruled[0])
+        if starts < RULE_LINES:
+            continue
+        level = np.where(ruled, level, 0.0)
+        level = level[:, None] if axis == 1 else level[None, :]
+        ink = np.clip((ink - level) / np.maximum(1.0 - level, 1e-3), 0.0, 1.0)
+    return ink
+
+
+def keep_the_digit(ink: np.ndarray, notes: list[str]) -> np.ndarray:
+    """The ink of the digit alone. Strokes within a few pixels of each other form one mark (a
+    pencil's broken line, a speck's faint halo); of the marks, the one holding the most ink is kept,
+    with those near it (within FAR of its size) unless they are specks (under SPECK of its ink), and
+    everything else becomes paper. A dropped mark holding half as much ink as the kept one or more
+    makes the picture doubtful: said in `notes`."""
+    reach = max(2, round(0.01 * max(ink.shape)))
+    marks, count = ndimage.label(ndimage.binary_dilation(ink > 0.25, iterations=reach), structure=np.ones((3, 3)))
+    if count == 0:
+        return ink
+    mass = ndimage.sum_labels(ink, marks, index=np.arange(1, count + 1))
+    boxes = ndimage.find_objects(marks)
+    main = int(np.argmax(mass))
+    top, left, bottom, right = boxes[main][0].start, boxes[main][1].start, boxes[main][0].stop, boxes[main][1].stop
+    near = FAR * max(bottom - top, right - left)
+    keep = np.zeros(count + 1, dtype=bool)
+    for i, (rows, cols) in enumerate(boxes):
+        gap = max(top - rows.stop, rows.start - bottom, left - cols.stop, cols.start - right, 0)
+        keep[i + 1] = i == main or (gap <= near and mass[i] >= SPECK * mass[main])
+    rivals = int(np.count_nonzero(~keep[1:] & (mass >= 0.5 * mass[main])))
+    if rivals:
+        notes.append(f"{rivals + 1} separate marks of a similar size found; used the largest.")
+    return np.where(keep[marks], ink, 0.0)
+
+
+def skeleton(strokes: np.ndarray) -> np.ndarray:
+    """The centre lines of the strokes (a boolean map), one pixel wide, by Zhang and Suen's thinning
+    (1984): border pixels are peeled off, from the south-east then from the north-west, wherever
+    that keeps the strokes connected and their ends in place."""
+    m = np.pad(strokes, 1).astype(np.uint8)
+    while True:
+        changed = False
+        for first in (True, False):
+            c = m[1:-1, 1:-1]
+            n, ne, e, se, s, sw, w, nw = (m[:-2, 1:-1], m[:-2, 2:], m[1:-1, 2:], m[2:, 2:], m[2:, 1:-1], m[2:, :-2],
+                                          m[1:-1, :-2], m[:-2, :-2])
+            ring = [n, ne, e, se, s, sw, w, nw, n]
+            neighbours = sum(ring[:8])
+            crossings = sum((ring[i] == 0) & (ring[i + 1] == 1) for i in range(8))
+            side = (n * e * s == 0) & (e * s * w == 0) if first else (n * e * w == 0) & (n * s * w == 0)
+            peel = (c == 1) & (neighbours >= 2) & (neighbours <= 6) & (crossings == 1) & side
+            if peel.any():
+                c[peel] = 0
+                changed = True
+        if not changed:
+            return m[1:-1, 1:-1].astype(bool)
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """The pen's width in pixels: the strokes' area over their length, the skeleton's (0 for no strokes)."""
+    strokes = ink > 0.5
+    length = np.count_nonzero(skeleton(strokes))
+    return np.count_nonzero(strokes) / length if length else 0.0
+
+
+def mnist_pen(crop: np.ndarray) -> np.ndarray:
+    """The cropped ink, its strokes redrawn where they are thinner or thicker than MNIST's pens ever
+    are (MNIST_WIDTH_RANGE, measured on the crop scaled to WIDTH_SCALE): there, their skeleton at that
+    scale drawn with MNIST's median pen (MNIST_WIDTH). A marker, a pencil and the drawing pad's widest
+    pen all give MNIST's strokes; MNIST's own pens are left as they are."""
+    height, width = crop.shape
+    factor = WIDTH_SCALE / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    ink = np.clip(np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.BILINEAR)), 0.0, 1.0)
+    strokes = ink > 0.5
+    lines = skeleton(strokes)
+    length = np.count_nonzero(lines)
+    lo, hi = MNIST_WIDTH_RANGE
+    if not length or lo <= np.count_nonzero(strokes) / length <= hi:
+        return crop  # MNIST's own pens: the picture as it is
+    # The pen adds its width to the digit's extent, and the digit is then scaled to fit the box again:
+    # a pen of MNIST_WIDTH * extent / (WIDTH_SCALE - MNIST_WIDTH) ends up MNIST_WIDTH wide at WIDTH_SCALE.
+    rows, cols = np.nonzero(lines)
+    extent = max(np.ptp(rows), np.ptp(cols)) + 1
+    pen = MNIST_WIDTH * extent / (WIDTH_SCALE - MNIST_WIDTH)
+    lines = np.pad(lines, int(pen) + 2)  # room for the pen beyond the skeleton's ends
+    return np.clip(pen / 2 + 0.5 - ndimage.distance_transform_edt(~lines), 0.0, 1.0).astype(np.float32)
 
 
 def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
