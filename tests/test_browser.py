@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -662,3 +663,31 @@ def test_the_pickers_have_thumbnails_that_pick(page):
     page.wait_for_function("(old) => { const t = document.querySelector('#elbo_numbers').innerText;"
                            " return t !== old && !t.includes('Computing'); }", arg=before)
     np.testing.assert_array_equal(fetch(page, src(page, "elbo_input")), h.digit_image(h.test_images[43]))
+
+
+def test_the_thinnest_and_the_widest_pen_give_the_same_reconstruction(page):
+    """A two drawn with the pad's thin pen and again with its wide one: both are redrawn with
+    MNIST's pen before the model sees them, so the reconstructions are alike and show one digit.
+    (As drawn, the two reconstructions differ by 0.087 a pixel.)"""
+    from bench.classifier import load_classifier
+
+    open_tab(page, "Reconstruct")
+    pad = page.locator("#pad canvas")
+    pad.scroll_into_view_if_needed()
+    shown = {}
+    for pen in ("thin", "wide"):
+        page.locator(f"#pad button[data-width={pen}]").click()
+        box = pad.bounding_box()
+        page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
+        page.mouse.down()
+        for x, y in [(0.4, 0.18), (0.65, 0.2), (0.7, 0.38), (0.25, 0.82), (0.78, 0.82)]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
+        page.mouse.up()
+        shown[pen] = fetch(page, wait_for_new_image(page, "reconstruction", shown.get("thin_src")))
+        shown[f"{pen}_src"] = src(page, "reconstruction")
+        page.locator("#pad button[data-act=clear]").click()
+        page.wait_for_function("() => !document.querySelector('#reconstruction img')")
+    thin, wide = (torch.from_numpy(shown[pen][::4, ::4].copy()).float().div(255).view(1, 1, 28, 28) for pen in ("thin", "wide"))
+    assert (thin - wide).abs().mean() < 0.05
+    classifier = load_classifier()
+    assert classifier(thin).argmax() == classifier(wide).argmax() == 2
