@@ -156,7 +156,8 @@ def prepare_image(image: Image.Image | np.ndarray, notes: list[str] | None = Non
     if not ink.any():
         raise ImageError(BLANK)
     if max(ink.shape) < TINY:
-        notes.append(f"The digit is only {max(ink.shape)} pixels tall in the picture; it was enlarged {DIGIT_BOX / max(ink.shape):.0f}-fold.")
+        notes.append(f"The digit is only {max(ink.shape)} pixels tall in the picture; "
+                     f"it was enlarged {DIGIT_BOX / max(ink.shape):.0f}-fold.")
     digit = _fit_box(_crop_to_ink(mnist_pen(ink)))
     return torch.from_numpy(_centre_by_mass(digit)).view(1, 1, FIELD, FIELD)
 
@@ -235,7 +236,8 @@ def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _ink(gray: np.ndarray, notes: list[str]) -> np.ndarray:
     """Ink strength in [0, 1] (0 = paper, 1 = full stroke) from grey levels of either polarity."""
     paper = _background(gray)
-    dark = -_blur3(gray - paper).min() > _blur3(gray - paper).max()  # the strongest marks are darker than the paper
+    marks = _blur3(gray - paper)
+    dark = -marks.min() > marks.max()  # the strongest marks are darker than the paper
     paper = paper + _shade(gray - paper, dark)
     flat = gray - paper
     smooth = _blur3(flat)
