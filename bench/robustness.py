@@ -13,7 +13,7 @@ the file's bytes, prepare_image) and the VAE (encode, decode the posterior mean)
 
 Two judges name the digit a reconstruction shows: a 5-nearest-neighbour classifier over the
 60,000 MNIST training images (pixel space), and a small CNN (bench/classifier.py, trained by
-that script; skipped with a note where checkpoints/classifier.pt is missing). For each category
+that script; skipped with a note where bench/classifier.pt is missing). For each category
 and judge: "same", the share whose reconstruction shows the same digit as the clean original's
 reconstruction (the goal: >= 90%), and "true", the share that shows the digit's true label.
 """
@@ -423,7 +423,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="MNIST test digits per category")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", default=None, help="VAE checkpoint (default: checkpoints/vae.pt)")
-    parser.add_argument("--classifier", default=str(ROOT / "checkpoints" / "classifier.pt"), help="bench/classifier.py's output")
+    parser.add_argument("--classifier", default=str(ROOT / "bench" / "classifier.pt"), help="bench/classifier.py's output")
     parser.add_argument("--only", nargs="*", choices=list(CATEGORIES), help="these categories only")
     args = parser.parse_args()
 
