@@ -487,3 +487,23 @@ def test_committed_model_encodes_and_decodes_real_digits(mnist_test):
     own = (recon - x).pow(2).mean(dim=(1, 2, 3))
     others = (recon.roll(1, dims=0) - x).pow(2).mean(dim=(1, 2, 3))
     assert own.mean() < 0.6 * others.mean(), "a reconstruction looks like its own digit, not the next one"
+
+
+def test_beta_weighs_the_kl_term_and_is_recorded(data_dir, tmp_path):
+    torch.manual_seed(0)
+    model = VAE(hidden=64, depth=1)
+    x = load_mnist("train", data_dir)[0][:64]
+    torch.manual_seed(1)
+    terms = elbo(model, x)
+    for beta in (0.0, 1.0, 4.0):
+        torch.manual_seed(1)  # the same eps
+        loss = train.NegativeELBO(model, beta=beta)(x).item()
+        assert loss == pytest.approx(-(terms.reconstruction - beta * terms.kl).mean().item(), rel=1e-5)
+    torch.manual_seed(1)
+    train.NegativeELBO(model, beta=0.0)(x).backward()
+    assert model.encoder[-1].weight.grad is not None  # the reconstruction term still trains q(z|x)
+    out = tmp_path / "b0.pt"
+    last = run_train(data_dir, out, "--epochs", "1", "--beta", "0")
+    meta = load_checkpoint(out)[1]["meta"]
+    assert meta["beta"] == 0 and "--beta 0" in meta["command"]
+    assert "train_loss" in last and "train_neg_elbo" not in last and "neg_elbo" in last

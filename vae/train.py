@@ -3,7 +3,8 @@
     python -m vae.train --data-dir ../shared/data --out runs/fast60.pt
 
 Maximizes the ELBO with one reparameterized sample per digit, Adam and a cosine
-learning-rate decay. Batches are sliced from tensors held in memory; matrix products
+learning-rate decay; `--beta` weighs the KL term (1, the ELBO, by default; 0 trains on the
+reconstruction term alone; more than 1 pulls q(z|x) harder toward the prior). Batches are sliced from tensors held in memory; matrix products
 run in bfloat16 (weights and Adam stay float32) and torch.compile fuses the rest,
 which makes a step several times cheaper than the textbook float32 loop on CPUs with
 bfloat16 units (bench/train_speed.py measures it). The checkpoint is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
@@ -45,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--depth", type=int, default=3)
     p.add_argument("--encoder-steps", type=int, default=1,
                    help="extra steps of the encoder alone per batch, before each step of the whole model")
+    p.add_argument("--beta", type=float, default=1.0,
+                   help="weight of the KL term in the loss: 1 is the ELBO; 0 the reconstruction term alone (an autoencoder)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training digits")
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on only the first N test digits")
@@ -73,7 +76,7 @@ def step(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, 
 
 def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, order: torch.Tensor,
                 batch_size: int, encoder_steps: int = 0, clip: float = 0.0, progress: bool = True, desc: str = "") -> float:
-    """One pass over images[order] in batches; returns the mean negative ELBO (nats).
+    """One pass over images[order] in batches; returns the mean loss (nats: the negative ELBO for beta 1).
 
     Before each step of the whole model, `encoder_steps` steps of the encoder alone on the same
     batch, so that q(z|x) keeps up with the decoder (after He et al., 2019, "Lagging inference
@@ -94,22 +97,24 @@ def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: to
 
 class NegativeELBO(torch.nn.Module):
     """The training loss as a module, so DDP sees encoder and decoder run inside one forward(),
-    and torch.compile compiles both with the loss. With `bf16`, autocast runs the matrix products
-    in bfloat16; log_bernoulli sums the loss in float32."""
+    and torch.compile compiles both with the loss: -(reconstruction - beta * KL), the negative
+    ELBO for beta = 1. With `bf16`, autocast runs the matrix products in bfloat16; log_bernoulli
+    sums the loss in float32."""
 
-    def __init__(self, vae: VAE, bf16: bool = False):
+    def __init__(self, vae: VAE, bf16: bool = False, beta: float = 1.0):
         super().__init__()
-        self.vae, self.bf16 = vae, bf16
+        self.vae, self.bf16, self.beta = vae, bf16, beta
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            return -elbo(self.vae, x).elbo.mean()
+            terms = elbo(self.vae, x)
+            return -(terms.reconstruction - self.beta * terms.kl).mean()
 
 
-def training_loss(model: VAE, precision: str = "fp32", compiled: bool = False) -> torch.nn.Module:
-    """The loss module vae.train steps: NegativeELBO, under bfloat16 autocast if `precision` is "bf16",
-    through torch.compile if `compiled` (one graph per batch shape)."""
-    net = NegativeELBO(model, bf16=precision == "bf16")
+def training_loss(model: VAE, precision: str = "fp32", compiled: bool = False, beta: float = 1.0) -> torch.nn.Module:
+    """The loss module vae.train steps: NegativeELBO with KL weight `beta`, under bfloat16 autocast if
+    `precision` is "bf16", through torch.compile if `compiled` (one graph per batch shape)."""
+    net = NegativeELBO(model, bf16=precision == "bf16", beta=beta)
     return torch.compile(net, dynamic=False) if compiled else net
 
 
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_rng_state(ckpt["rng_state"])
         if rank:  # the saved state is rank 0's; other processes need noise of their own
             torch.manual_seed(args.seed + rank + 1_000 * start_epoch)
-    net = training_loss(model, args.precision, args.compile)
+    net = training_loss(model, args.precision, args.compile, args.beta)
     if world > 1:
         net = DistributedDataParallel(net)
 
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
     def save(epochs_done: int, finished: bool) -> None:
         if not is_main:
             return
-        meta = {"command": command, "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed,
+        meta = {"command": command, "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed, "beta": args.beta,
                 "encoder_steps": args.encoder_steps, "precision": args.precision, "compile": args.compile, "clip": args.clip,
                 "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
                 "metrics": history[-1] if history else {}}
@@ -184,10 +189,12 @@ def main(argv: list[str] | None = None) -> dict:
             train_loss = train_epoch(net, opt, train_x, order, args.batch_size, args.encoder_steps, args.clip, progress=is_main,
                                      desc=f"epoch {epoch + 1}/{args.epochs}")
             if is_main:
-                metrics = {"epoch": epoch + 1, "train_neg_elbo": train_loss, **test_metrics(model, test_x),
-                           "seconds": time.time() - t0}
+                # The training loss is the negative ELBO only for beta = 1; the test metrics always are ELBO terms.
+                metrics = {"epoch": epoch + 1, "train_neg_elbo" if args.beta == 1 else "train_loss": train_loss,
+                           **test_metrics(model, test_x), "seconds": time.time() - t0}
                 history.append(metrics)
-                print(f"epoch {epoch + 1:3d}  train -ELBO {train_loss:8.3f}  test -ELBO {metrics['neg_elbo']:8.3f} "
+                print(f"epoch {epoch + 1:3d}  train {'-ELBO' if args.beta == 1 else 'loss'} {train_loss:8.3f}  "
+                      f"test -ELBO {metrics['neg_elbo']:8.3f} "
                       f"(recon {-metrics['reconstruction']:8.3f}, KL {metrics['kl']:6.3f})  {metrics['seconds']:.1f}s",
                       flush=True)
             save(epoch + 1, finished=epoch + 1 == args.epochs)
