@@ -23,6 +23,7 @@ from vae.data import load_mnist, mnist_available
 from vae.likelihood import posterior_moments
 from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, dequantize, elbo, forward_kl, iwae_bound, load_checkpoint,
                        load_model, quantize, reparameterize, save_checkpoint)
+from vae.replay import MANIFOLD_N, manifold_points, replay_path
 
 REPO = Path(__file__).resolve().parent.parent
 N_TRAIN, BATCH = 640, 64
@@ -145,6 +146,9 @@ def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(data_dir, tmp_p
     resumed, ckpt = load_checkpoint(out)
     assert ckpt["meta"]["epochs"] == 3 and [h["epoch"] for h in ckpt["meta"]["history"]] == [1, 2, 3]
     assert_same_weights(resumed, load_model(tmp_path / "straight.pt"))
+    # the replay goes on where it stopped, as if never interrupted
+    straight, again = (torch.load(replay_path(tmp_path / name), weights_only=True) for name in ("straight.pt", "interrupted.pt"))
+    assert again["epochs"].tolist() == [1, 2, 3] and torch.equal(again["mu"], straight["mu"])
 
 
 def test_resume_of_a_finished_run_says_so(data_dir, tmp_path):
@@ -507,3 +511,29 @@ def test_beta_weighs_the_kl_term_and_is_recorded(data_dir, tmp_path):
     meta = load_checkpoint(out)[1]["meta"]
     assert meta["beta"] == 0 and "--beta 0" in meta["command"]
     assert "train_loss" in last and "train_neg_elbo" not in last and "neg_elbo" in last
+
+
+def test_the_replay_records_the_latent_space_forming(data_dir, tmp_path):
+    """After each epoch: the posterior means of the first --replay test digits (the last epoch's are
+    the final model's), and at epochs 1, 2, 3, 5, ... and the last a decoded manifold."""
+    out = tmp_path / "vae.pt"
+    run_train(data_dir, out, "--epochs", "4", "--replay", "40")
+    replay = torch.load(replay_path(out), weights_only=True)
+    test_x, test_y = load_mnist("test", data_dir)
+    assert replay["epochs"].tolist() == [1, 2, 3, 4] and replay["manifold_epochs"].tolist() == [1, 2, 3, 4]
+    assert replay["mu"].shape == (4, 40, 2) and replay["mu"].dtype == torch.float16
+    assert torch.equal(replay["labels"], test_y[:40].to(torch.uint8))
+    assert replay["manifolds"].shape == (4, MANIFOLD_N ** 2, 28, 28) and replay["manifolds"].dtype == torch.uint8
+    model = load_model(out)
+    with torch.no_grad():
+        final = model.encode(test_x[:40])[0]
+        shown = model.decode(torch.from_numpy(manifold_points()).float())
+    assert (replay["mu"][-1].float() - final).abs().max() < 0.05  # the checkpoint is stored compact (int8)
+    assert (replay["manifolds"][-1].float() / 255 - shown[:, 0]).abs().max() < 0.05
+    assert not torch.equal(replay["mu"][0], replay["mu"][-1]), "the means move as the model learns"
+    history = replay["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert all(h["train_sample_neg_elbo"] == pytest.approx(h["train_sample_reconstruction"] * -1 + h["train_sample_kl"], abs=1e-3)
+               for h in history)
+    run_train(data_dir, tmp_path / "none.pt", "--epochs", "1", "--replay", "0")
+    assert not replay_path(tmp_path / "none.pt").exists()

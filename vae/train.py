@@ -7,7 +7,9 @@ learning-rate decay; `--beta` weighs the KL term (1, the ELBO, by default; 0 tra
 reconstruction term alone; more than 1 pulls q(z|x) harder toward the prior). Batches are sliced from tensors held in memory; matrix products
 run in bfloat16 (weights and Adam stay float32) and torch.compile fuses the rest,
 which makes a step several times cheaper than the textbook float32 loop on CPUs with
-bfloat16 units (bench/train_speed.py measures it). The checkpoint is written after every epoch; Ctrl-C stops, leaving the last finished epoch's checkpoint,
+bfloat16 units (bench/train_speed.py measures it). The checkpoint is written after every epoch, with its training replay beside it (vae/replay.py:
+the posterior means of --replay test digits after each epoch, and a few decoded manifolds); Ctrl-C
+stops, leaving the last finished epoch's checkpoint,
 and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
 each process takes every N-th digit of the epoch's shuffled order.
 """
@@ -25,6 +27,9 @@ from tqdm import tqdm
 
 from vae.data import load_mnist
 from vae.model import VAE, elbo, load_checkpoint, save_checkpoint
+from vae.replay import load_replay, new_replay, record, replay_path, save_replay
+
+TRAIN_SAMPLE = 5000  # training digits whose ELBO terms are measured after each epoch, as the test set's are
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training digits")
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on only the first N test digits")
+    p.add_argument("--replay", type=int, default=2000,
+                   help="test digits whose posterior means the replay records after each epoch (0: no replay file)")
     return p.parse_args(argv)
 
 
@@ -141,9 +148,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     torch.manual_seed(args.seed + rank)
     train_x, _ = load_mnist("train", args.data_dir)
-    test_x, _ = load_mnist("test", args.data_dir)
+    test_x, test_labels = load_mnist("test", args.data_dir)
     train_x = train_x[:args.train_subset]
-    test_x = test_x[:args.test_subset]
+    test_x, test_labels = test_x[:args.test_subset], test_labels[:args.test_subset]
 
     if args.resume:
         model, ckpt = load_checkpoint(args.out)
@@ -160,6 +167,10 @@ def main(argv: list[str] | None = None) -> dict:
         if rank:  # the saved state is rank 0's; other processes need noise of their own
             torch.manual_seed(args.seed + rank + 1_000 * start_epoch)
     net = training_loss(model, args.precision, args.compile, args.beta)
+    replay_digits = test_x[:args.replay]
+    replay_file = replay_path(args.out)
+    resumed = args.resume and replay_file.is_file()
+    replay = load_replay(replay_file, upto=start_epoch) if resumed else new_replay(test_labels[:args.replay])
     if world > 1:
         net = DistributedDataParallel(net)
 
@@ -190,13 +201,18 @@ def main(argv: list[str] | None = None) -> dict:
                                      desc=f"epoch {epoch + 1}/{args.epochs}")
             if is_main:
                 # The training loss is the negative ELBO only for beta = 1; the test metrics always are ELBO terms.
+                sample = test_metrics(model, train_x[:TRAIN_SAMPLE])
                 metrics = {"epoch": epoch + 1, "train_neg_elbo" if args.beta == 1 else "train_loss": train_loss,
-                           **test_metrics(model, test_x), "seconds": time.time() - t0}
+                           **test_metrics(model, test_x), **{f"train_sample_{k}": v for k, v in sample.items()},
+                           "seconds": time.time() - t0}
                 history.append(metrics)
                 print(f"epoch {epoch + 1:3d}  train {'-ELBO' if args.beta == 1 else 'loss'} {train_loss:8.3f}  "
                       f"test -ELBO {metrics['neg_elbo']:8.3f} "
                       f"(recon {-metrics['reconstruction']:8.3f}, KL {metrics['kl']:6.3f})  {metrics['seconds']:.1f}s",
                       flush=True)
+            if is_main and args.replay:  # before the checkpoint: a resumed run drops epochs beyond the checkpoint's
+                record(replay, model, replay_digits, epoch + 1, last=epoch + 1 == args.epochs)
+                save_replay(replay_file, replay, history)
             save(epoch + 1, finished=epoch + 1 == args.epochs)
     except KeyboardInterrupt:
         # The checkpoint written after the last finished epoch stays as it is: saving now
