@@ -691,3 +691,15 @@ def test_the_thinnest_and_the_widest_pen_give_the_same_reconstruction(page):
     assert (thin - wide).abs().mean() < 0.05
     classifier = load_classifier()
     assert classifier(thin).argmax() == classifier(wide).argmax() == 2
+
+
+def test_the_thumbnails_are_picked_from_the_keyboard_too(page):
+    open_tab(page, "ELBO anatomy")
+    page.wait_for_function("() => document.querySelector('#elbo_numbers').innerText.includes('ELBO')")
+    sheet = page.locator("#elbo_digits canvas")
+    sheet.focus()  # the cursor starts on the picked digit, #0
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
+        page.keyboard.press(key)
+    assert sheet.get_attribute("aria-label") == f"test digit #22 (a {h.test_labels[22]}): Enter picks it"
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #22 ')")

@@ -727,7 +727,9 @@
 
   /* A picker's thumbnails: the first test digits in a sheet, the picked ones outlined and lettered.
      A click picks the digit under the pointer (the view's "pick" event carries its index); the title
-     names the one under the pointer. VAEPage.mark sets the outlines from the pickers' values. */
+     names the one under the pointer. From the keyboard, the arrow keys move a dashed cursor and Enter
+     or Space picks the digit under it, whose name the canvas's label says. VAEPage.mark sets the
+     outlines from the pickers' values. */
   const SHEET = { cols: 20, cell: 30 };
   function digitSheet(view, element, props) {
     const canvas = element.querySelector("canvas"), ctx = canvas.getContext("2d");
@@ -753,6 +755,7 @@
       }
       view.paint("load");
     });
+    let cursor = null;  // the digit the keyboard is on
     view.paint = (key) => {
       if (!sheet) return;
       ctx.putImageData(sheet, 0, 0);
@@ -761,9 +764,28 @@
         ctx.strokeStyle = "rgb(230,80,20)"; ctx.lineWidth = 2; ctx.strokeRect(left + 1, top + 1, SHEET.cell - 2, SHEET.cell - 2);
         if (letter) text(ctx, letter, left + 3, top + 2, 10, "left", "top", "rgb(255,170,60)");
       }
+      if (cursor !== null && document.activeElement === canvas) {
+        ctx.setLineDash([3, 2]); ctx.strokeStyle = "rgb(80,160,255)"; ctx.lineWidth = 2;
+        ctx.strokeRect((cursor % SHEET.cols) * SHEET.cell + 1, Math.floor(cursor / SHEET.cols) * SHEET.cell + 1, SHEET.cell - 2, SHEET.cell - 2);
+        ctx.setLineDash([]);
+      }
       painted(view.name, key);
     };
     canvas.addEventListener("click", (e) => { const i = cellAt(e); if (i !== null) pick(view.name, [i]); });
+    canvas.tabIndex = 0;
+    const moveTo = (i) => {
+      cursor = clamp(i, 0, count - 1);
+      canvas.setAttribute("aria-label", `test digit #${cursor} (a ${labels[cursor]}): Enter picks it`);
+      view.paint("cursor");
+    };
+    canvas.addEventListener("focus", () => moveTo(cursor ?? (view.marks.length ? view.marks[0][0] : 0)));
+    canvas.addEventListener("blur", () => view.paint("cursor"));
+    canvas.addEventListener("keydown", (e) => {
+      const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -SHEET.cols, ArrowDown: SHEET.cols };
+      if (!sheet || cursor === null) return;
+      if (moves[e.key]) { e.preventDefault(); moveTo(cursor + moves[e.key]); }
+      else if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(view.name, [cursor]); }
+    });
     canvas.addEventListener("pointermove", (e) => {
       const i = cellAt(e);
       canvas.title = i === null ? "" : `test digit #${i} (a ${labels[i]}): click to pick it`;
