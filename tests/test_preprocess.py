@@ -373,7 +373,7 @@ def test_the_pen_width_is_measured_in_proportion():
     for pen in (4, 8, 16, 32):
         image = Image.new("F", (160, 160), 0)
         ImageDraw.Draw(image).line([(20, 30), (140, 120)], fill=1.0, width=pen)
-        widths.append(preprocess.stroke_width(np.asarray(image)))
+        widths.append(preprocess.strokes_and_width(np.asarray(image))[1])
     assert np.all(np.diff(widths) > 0), widths
     assert all(0.6 < width / pen < 1.5 for width, pen in zip(widths, (4, 8, 16, 32))), widths
 

@@ -47,7 +47,7 @@ TRIM = 0.001
 STROKE_PERCENTILE = 90
 # Pen widths are measured and rewritten on the crop scaled to this longer side: 4x MNIST's 20-pixel box.
 WIDTH_SCALE = 80
-# MNIST's pens at WIDTH_SCALE, by stroke_width over 5,000 training digits (every 12th): the median,
+# MNIST's pens at WIDTH_SCALE, by strokes_and_width over 5,000 training digits (every 12th): the median,
 # and the 2nd and 98th percentiles. Strokes outside that range are thinned or thickened to the median.
 MNIST_WIDTH, MNIST_WIDTH_RANGE = 9.65, (5.46, 18.25)
 # A digit smaller than this (pixels, its longer side) is enlarged from very little: said in the notes.
@@ -372,11 +372,14 @@ def skeleton(strokes: np.ndarray) -> np.ndarray:
             return m[1:-1, 1:-1].astype(bool)
 
 
-def stroke_width(ink: np.ndarray) -> float:
-    """The pen's width in pixels: the strokes' area over their length, the skeleton's (0 for no strokes)."""
+def strokes_and_width(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """The strokes' skeleton, and the pen's width in pixels: their area over the skeleton's length
+    (0 for no strokes)."""
     strokes = ink > 0.5
-    length = np.count_nonzero(skeleton(strokes))
-    return np.count_nonzero(strokes) / length if length else 0.0
+    lines = skeleton(strokes)
+    length = np.count_nonzero(lines)
+    return lines, np.count_nonzero(strokes) / length if length else 0.0
+
 
 
 def mnist_pen(crop: np.ndarray) -> np.ndarray:
@@ -388,11 +391,9 @@ def mnist_pen(crop: np.ndarray) -> np.ndarray:
     factor = WIDTH_SCALE / max(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     ink = np.clip(np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.BILINEAR)), 0.0, 1.0)
-    strokes = ink > 0.5
-    lines = skeleton(strokes)
-    length = np.count_nonzero(lines)
+    lines, width = strokes_and_width(ink)
     lo, hi = MNIST_WIDTH_RANGE
-    if not length or lo <= np.count_nonzero(strokes) / length <= hi:
+    if not width or lo <= width <= hi:
         return crop  # MNIST's own pens: the picture as it is
     # The pen adds its width to the digit's extent, and the digit is then scaled to fit the box again:
     # a pen of MNIST_WIDTH * extent / (WIDTH_SCALE - MNIST_WIDTH) ends up MNIST_WIDTH wide at WIDTH_SCALE.
