@@ -731,6 +731,7 @@
      or Space picks the digit under it, whose name the canvas's label says. VAEPage.mark sets the
      outlines from the pickers' values. */
   const SHEET = { cols: 20, cell: 30 };
+  const cellCorner = (i) => [(i % SHEET.cols) * SHEET.cell, Math.floor(i / SHEET.cols) * SHEET.cell];
   function digitSheet(view, element, props) {
     const canvas = element.querySelector("canvas"), ctx = canvas.getContext("2d");
     view.letters = props.letters || [];
@@ -747,28 +748,30 @@
       sheet = ctx.createImageData(canvas.width, canvas.height);
       sheet.data.fill(255);
       for (let i = 0; i < count; i++) {
-        const left = (i % SHEET.cols) * SHEET.cell + 1, top = Math.floor(i / SHEET.cols) * SHEET.cell + 1;
-        for (let p = 0; p < 784; p++) {
-          const v = points.images[784 * i + p], at = 4 * ((top + Math.floor(p / 28)) * canvas.width + left + (p % 28));
+        const [left, top] = cellCorner(i);
+        for (let p = 0; p < 784; p++) {  // each digit one pixel in from its cell's corner
+          const v = points.images[784 * i + p], at = 4 * ((top + 1 + Math.floor(p / 28)) * canvas.width + left + 1 + (p % 28));
           sheet.data[at] = sheet.data[at + 1] = sheet.data[at + 2] = v;
         }
       }
       view.paint("load");
     });
     let cursor = null;  // the digit the keyboard is on
+    const outline = (i, colour, dash) => {
+      const [left, top] = cellCorner(i);
+      ctx.setLineDash(dash); ctx.strokeStyle = colour; ctx.lineWidth = 2;
+      ctx.strokeRect(left + 1, top + 1, SHEET.cell - 2, SHEET.cell - 2);
+      ctx.setLineDash([]);
+      return [left, top];
+    };
     view.paint = (key) => {
       if (!sheet) return;
       ctx.putImageData(sheet, 0, 0);
       for (const [index, letter] of view.marks) {
-        const left = (index % SHEET.cols) * SHEET.cell, top = Math.floor(index / SHEET.cols) * SHEET.cell;
-        ctx.strokeStyle = "rgb(230,80,20)"; ctx.lineWidth = 2; ctx.strokeRect(left + 1, top + 1, SHEET.cell - 2, SHEET.cell - 2);
+        const [left, top] = outline(index, "rgb(230,80,20)", []);
         if (letter) text(ctx, letter, left + 3, top + 2, 10, "left", "top", "rgb(255,170,60)");
       }
-      if (cursor !== null && document.activeElement === canvas) {
-        ctx.setLineDash([3, 2]); ctx.strokeStyle = "rgb(80,160,255)"; ctx.lineWidth = 2;
-        ctx.strokeRect((cursor % SHEET.cols) * SHEET.cell + 1, Math.floor(cursor / SHEET.cols) * SHEET.cell + 1, SHEET.cell - 2, SHEET.cell - 2);
-        ctx.setLineDash([]);
-      }
+      if (cursor !== null && document.activeElement === canvas) outline(cursor, "rgb(80,160,255)", [3, 2]);
       painted(view.name, key);
     };
     canvas.addEventListener("click", (e) => { const i = cellAt(e); if (i !== null) pick(view.name, [i]); });
@@ -818,7 +821,7 @@
     }
     if (name === "samples") {
       samples.n = clamp(Math.round(values[0]) || 1, 1, 100);
-      samples.seed = clamp(Math.floor(values[1]) || 0, 0, 2 ** 32 - 1);
+      samples.seed = clamp(Math.floor(values[1]) || 0, ...SEED_RANGE);
     }
     if (name === "interp") {
       const [a1, a2, b1, b2, steps] = values;
@@ -837,16 +840,16 @@
   };
 
   /* Called by the JS-only listeners of the controls with their values; the key says what moved. */
-  /* Control values inside the ranges the page shows: a number typed beyond a slider's end becomes that end,
-     in the box as in the pictures (the API clamps to its own, wider, ranges). */
-  const RANGES = { explorer: [[-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half]],
-    grid: [[-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [0.1, 12], [1, 30]], samples: [[1, 100], [0, 2 ** 32 - 1]],
-    interp: [[-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [-FRAME.half, FRAME.half], [2, 30]] };
+  /* Control values inside the ranges the page shows, each slider's own min and max (the samples' seed,
+     a number box, within what numpy and torch take): a number typed beyond a slider's end becomes that
+     end, in the box as in the pictures (the API clamps to its own, wider, ranges). */
+  const SEED_RANGE = [0, 2 ** 32 - 1];
   function inRange(name, values) {
     return values.map((v, i) => {
-      const range = RANGES[name][i];
-      if (!range || typeof v !== "number" || Number.isNaN(v)) return v;
-      return clamp(v, range[0], range[1]);
+      if (typeof v !== "number" || Number.isNaN(v)) return v;
+      const id = (SLIDERS[name] || [])[i], slider = id && document.querySelector(`#${id} input[type=range]`);
+      const range = slider ? [parseFloat(slider.min), parseFloat(slider.max)] : name === "samples" && i === 1 ? SEED_RANGE : null;
+      return range ? clamp(v, range[0], range[1]) : v;
     });
   }
 
