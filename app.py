@@ -8,7 +8,8 @@ grid of decodes, linear or prior-CDF spaced), Sample & interpolate, and ELBO ana
 (every term of the bound the VAE is trained on, next to the exact log p(x)).
 
 This file is the page: its layout and which handler each event calls. What the handlers
-do is in explorer/handlers.py, the words in explorer/text.py, and the server's limits in
+do is in explorer/handlers.py, the words in explorer/text.py, the pictures and controls the
+page is made of in explorer/components.py, and the server's limits in
 explorer/gradio_adjustments.py, which hold however `demo` is served. Only checkpoints/ is
 read: no dataset, no network.
 """
@@ -18,12 +19,12 @@ import random
 import gradio as gr
 
 from explorer import gradio_adjustments, handlers as h, text
+from explorer.components import MAP_CANVAS, PAD, digit_output, digit_sheet, latent_slider, map_image, view
 from explorer.gradio_adjustments import ExplorerBlocks, uploads_unopened
 from vae import inputs
 
 gradio_adjustments.install()
 
-Z = h.Z_RANGE
 NO_PROGRESS = dict(show_progress="hidden")
 NOT_IN_API = dict(api_visibility="private")  # the page's own events; the API is the named endpoints below
 LATEST_ONLY = dict(trigger_mode="always_last", show_progress="hidden")  # while dragging, only the newest value counts
@@ -50,48 +51,6 @@ def in_page(triggers, js: str, inputs=None, outputs=None) -> None:
     """A listener that runs in the page alone (explorer.js): no request reaches the server. The controls
     it reads are also its outputs where a typed value beyond a slider's end must be put back in range."""
     gr.on(triggers, None, inputs, outputs, js=js, **NO_PROGRESS, **NOT_IN_API)
-
-
-def asset_url(path) -> str:
-    """Where the page fetches one of explorer/assets.py's files (relative: the app may be mounted under a path)."""
-    return f"gradio_api/file={path}"
-
-
-PAGE_SCRIPT = f'<script src="{asset_url(h.ASSETS["script"])}"></script>'
-PAD = ('<div class="vae-pad-tools" role="toolbar" aria-label="pen">pen: '
-       '<button data-width="thin" aria-pressed="false">thin</button><button data-width="medium" aria-pressed="true">medium'
-       '</button><button data-width="wide" aria-pressed="false">wide</button><button data-act="undo">↶ undo</button>'
-       '<button data-act="clear">clear</button></div>'
-       '<canvas class="vae-pad" role="img" aria-label="drawing pad: draw one digit with the mouse, a pen or a finger"></canvas>')
-MAP_CANVAS = '<canvas class="vae-map" role="img" aria-label="${title}"></canvas>'
-
-
-def view(name: str, template: str, start: list | None = None, **props) -> gr.HTML:
-    """A picture the page draws: explorer.js's view `name`, first showing its controls' values `start`.
-    Its 'pick' event carries the control values a click or drag on it sets (VAEPage.picked)."""
-    return gr.HTML(html_template=template, js_on_load=f"VAEPage.mount('{name}', element, props, trigger); /* emits 'pick' */",
-                   head=PAGE_SCRIPT, elem_id=name, start=start, decoder_url=asset_url(h.ASSETS["decoder"]),
-                   points_url=asset_url(h.ASSETS["points"]), **props)
-
-
-def digit_sheet(name: str, start: list, letters: list[str] | None = None) -> gr.HTML:
-    """The picker's thumbnails: the first test digits, the picked ones (`start` at first) outlined; a click picks one."""
-    return view(name, '<canvas class="vae-digits" role="img" aria-label="the first 100 test digits: click one to pick it">'
-                '</canvas>', start, letters=letters or [])
-
-
-def map_image(elem_id: str, label: str, value=str(h.ASSETS["map"])) -> gr.Image:
-    return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, buttons=["download"], show_label=True)
-
-
-def digit_output(elem_id: str, label: str, value=None, height: int = 240) -> gr.Image:
-    # min_width: two digits side by side still fit a phone's width
-    return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, height=height, buttons=["download"],
-                    min_width=120)
-
-
-def latent_slider(value: float, label: str, elem_id: str) -> gr.Slider:
-    return gr.Slider(-Z, Z, value=value, step=0.01, label=label, elem_id=elem_id)
 
 
 GRID_START = [0.0, 0.0, 6.0, 20, "linear"]
