@@ -5,8 +5,9 @@
 Two conv layers and two linear ones, trained with Adam for a few epochs on the 60,000 training
 digits, lightly shifted and rotated so that it also judges digits that are not centred exactly as
 MNIST's. Writes bench/classifier.pt (the weights in float16, 0.85 MB, the command and the test
-accuracy of those very weights). bench/robustness.py asks it, beside the pixel kNN, which digit a
-reconstruction shows; the app never loads it.
+accuracy of those very weights). The network and its loading are in vae/classifier.py:
+bench/robustness.py asks it which digit a reconstruction shows, and vae.evaluate how legible a
+VAE's prior samples are.
 """
 import argparse
 import shlex
@@ -16,28 +17,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from vae.classifier import DEFAULT_CLASSIFIER as DEFAULT_OUT, DigitClassifier, predict  # noqa: E402
 from vae.data import load_mnist  # noqa: E402
-
-DEFAULT_OUT = Path(__file__).resolve().parent / "classifier.pt"
-
-
-class DigitClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: [N, 1, 28, 28] in [0, 1] (white ink on black) -> logits [N, 10]."""
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
 def jitter(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -49,28 +33,6 @@ def jitter(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False)
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch: int = 2000) -> torch.Tensor:
-    """The digit each of x [N, 1, 28, 28] shows. [N]"""
-    model.eval()
-    return torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)])
-
-
-@torch.no_grad()
-def probabilities(model: nn.Module, x: torch.Tensor, batch: int = 2000) -> torch.Tensor:
-    """Softmax over the ten digits for each of x [N, 1, 28, 28]. [N, 10]"""
-    model.eval()
-    return torch.cat([model(x[i:i + batch]).softmax(1) for i in range(0, len(x), batch)])
-
-
-def load_classifier(path: str | Path = DEFAULT_OUT) -> DigitClassifier:
-    """The classifier this script wrote (weights only: nothing in the file can run code)."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    model = DigitClassifier()
-    model.load_state_dict({name: weight.float() for name, weight in saved["model"].items()})
-    return model.eval()
 
 
 def main(argv: list[str] | None = None) -> float:

@@ -427,7 +427,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=list(CATEGORIES), help="these categories only")
     args = parser.parse_args()
 
-    from bench.classifier import load_classifier
+    from vae.classifier import load_classifier
 
     torch.set_num_threads(1)  # a shared machine; the pictures are prepared one at a time anyway
     images, labels = load_mnist("test", args.data_dir)

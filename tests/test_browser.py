@@ -669,7 +669,7 @@ def test_the_thinnest_and_the_widest_pen_give_the_same_reconstruction(page):
     """A two drawn with the pad's thin pen and again with its wide one: both are redrawn with
     MNIST's pen before the model sees them, so the reconstructions are alike and show one digit.
     (As drawn, the two reconstructions differ by 0.087 a pixel.)"""
-    from bench.classifier import load_classifier
+    from vae.classifier import load_classifier
 
     open_tab(page, "Reconstruct")
     pad = page.locator("#pad canvas")

@@ -27,6 +27,9 @@ def test_evaluate_writes_metrics_and_latents(tmp_path, capsys):
     assert metrics["approximation_gap"] >= 0
     assert metrics["train_command"].startswith("python -m vae.train")
     assert metrics["refit_command"].startswith("python -m vae.fit_encoder")  # the committed encoder is refitted
+    # the legibility of the prior's samples, by bench/classifier.py's CNN
+    assert metrics["classifier_test_accuracy"] > 0.98 and sum(metrics["prior_digits"]) == metrics["prior_samples"] == 2000
+    assert f"{metrics['prior_mass_confident']:.1%} of p(z)" in printed
 
     saved = torch.load(latents_path, weights_only=True)
     assert saved["mu"].shape == (40, 2) and saved["labels"].tolist() == load_mnist("test")[1][:40].tolist()

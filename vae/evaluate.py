@@ -6,7 +6,9 @@ Prints the mean negative ELBO with its reconstruction and KL parts, the IWAE bou
 and the exact -log p(x) by quadrature over the 2-D latent plane (vae/likelihood.py)
 with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats. For the first
 --split-digits digits it also splits that gap into its approximation and amortization
-parts with the best diagonal Gaussian of each digit (likelihood.best_gaussian). Writes
+parts with the best diagonal Gaussian of each digit (likelihood.best_gaussian). How legible
+the digits it generates are comes from the CNN of bench/classifier.py (vae/classifier.py): its
+mean confidence on 2,000 prior samples, and the share of the prior's mass it is sure of. Writes
 the numbers to a JSON file beside the checkpoint, and writes the test-set posterior
 means and labels that the app's latent map draws.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from vae.classifier import DEFAULT_CLASSIFIER, legibility, load_classifier
 from vae.data import load_mnist
 from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature
 from vae.model import DEFAULT_CHECKPOINT, elbo, iwae_bound, load_checkpoint
@@ -36,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--subset", type=int, default=None, help="only the first N test digits")
     p.add_argument("--split-digits", type=int, default=500,
                    help="split the gap into approximation and amortization for the first N digits (~0.5 s each)")
+    p.add_argument("--classifier", default=str(DEFAULT_CLASSIFIER), help="bench/classifier.py's CNN, for the legibility figures")
     p.add_argument("--batch-size", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
@@ -96,6 +100,12 @@ def main(argv: list[str] | None = None) -> dict:
                "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs"),
                "refit_command": ckpt["meta"].get("fit_encoder", {}).get("command")}  # None if the encoder was not refitted
     per = result["per_digit"]
+    if Path(args.classifier).is_file():
+        classifier = load_classifier(args.classifier)
+        accuracy = torch.load(args.classifier, map_location="cpu", weights_only=True)["test_accuracy"]
+        metrics.update(legibility(model, classifier, seed=args.seed), classifier_test_accuracy=accuracy)
+    else:
+        print(f"no {args.classifier}: no legibility figures (python bench/classifier.py makes the classifier)")
 
     print(f"test digits            {metrics['digits']}")
     print(f"-ELBO (L={args.L:<4d})         {metrics['neg_elbo']:9.3f} nats")
@@ -109,6 +119,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"first {metrics['split_digits']} digits: gap {metrics['split_gap']:.3f} = approximation "
               f"{metrics['approximation_gap']:.3f} (best diagonal Gaussian q* vs p(z|x)) + amortization "
               f"{metrics['amortization_gap']:.3f} (encoder's q vs q*) nats")
+    if "prior_confidence" in metrics:
+        print(f"prior samples          classifier ({metrics['classifier_test_accuracy']:.2%} on MNIST's test set) "
+              f"{metrics['prior_confidence']:.1%} sure on average; {metrics['prior_mass_confident']:.1%} of p(z) "
+              f"decodes to a digit it is >= 90% sure of; digits named {metrics['prior_digits']}")
 
     directory = Path(args.checkpoint).parent
     metrics_path = Path(args.metrics) if args.metrics else directory / "metrics.json"

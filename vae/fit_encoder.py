@@ -15,10 +15,12 @@ for the encoder alone; the decoder, and with it p(x) and p(z|x), does not change
 posterior's moments for the 60,000 training digits are computed once (~5 min), then each
 epoch is a pass of the encoder (~15 s). Larger beta tightens the IWAE bound and loosens
 the ELBO. The command and per-epoch metrics are stored in the checkpoint beside the
-training's.
+training's, and the training's replay (vae/replay.py) is copied beside --out: it shows how
+the model was trained, which the refit does not change.
 """
 import argparse
 import shlex
+import shutil
 import sys
 import time
 
@@ -28,6 +30,7 @@ from tqdm import tqdm
 from vae.data import load_mnist
 from vae.likelihood import posterior_moments
 from vae.model import elbo, forward_kl, load_checkpoint, save_checkpoint
+from vae.replay import replay_path
 from vae.train import learning_rate, test_metrics
 
 
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
             "fit_encoder": {"command": command, "epochs": args.epochs, "beta": args.beta, "lr": args.lr,
                             "seed": args.seed, "history": history}}
     save_checkpoint(args.out, model, meta, compact=True)
+    if replay_path(args.checkpoint).is_file():
+        shutil.copyfile(replay_path(args.checkpoint), replay_path(args.out))
     return history[-1]
 
 
