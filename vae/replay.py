@@ -44,6 +44,7 @@ def record(replay: dict, model: VAE, digits: torch.Tensor, epoch: int, last: boo
 def save_replay(path: str | Path, replay: dict, history: list[dict]) -> None:
     """Write the replay (and the run's per-epoch metrics) in a file torch.load(weights_only=True) reads."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"labels": replay["labels"], "epochs": torch.tensor(replay["epochs"]), "mu": torch.stack(replay["mu"]),
                 "manifold_epochs": torch.tensor(replay["manifold_epochs"]),
