@@ -2,10 +2,12 @@
 
     python app.py            # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT to change)
 
-Tabs: Explorer (drag z, see the decoded digit and where it sits among the test digits),
-Reconstruct (upload, paste, photograph or draw a digit; see q(z|x)), Manifold (an n x n
-grid of decodes, linear or prior-CDF spaced), Sample & interpolate, and ELBO anatomy
-(every term of the bound the VAE is trained on, next to the exact log p(x)).
+A model picker at the top (the same networks trained with the KL term weighed 0, 1 and 5)
+that every tab follows. Tabs: Explorer (drag z, see the decoded digit and where it sits
+among the test digits), Reconstruct (upload, paste, photograph or draw a digit; see q(z|x)),
+Manifold (an n x n grid of decodes, linear or prior-CDF spaced), Sample & interpolate, ELBO
+anatomy (every term of the bound the VAE is trained on, next to the exact log p(x)), and
+Training (the latent space forming, epoch by epoch).
 
 This file is the page: its layout and which handler each event calls. What the handlers
 do is in explorer/handlers.py, the words in explorer/text.py, the pictures and controls the
@@ -19,7 +21,7 @@ import random
 import gradio as gr
 
 from explorer import gradio_adjustments, handlers as h, text
-from explorer.components import MAP_CANVAS, PAD, digit_output, digit_sheet, latent_slider, map_image, view
+from explorer.components import MAP_CANVAS, PAD, TRAINING_VIEW, digit_output, digit_sheet, latent_slider, map_image, view
 from explorer.gradio_adjustments import ExplorerBlocks, uploads_unopened
 from vae import inputs
 
@@ -48,9 +50,17 @@ def changed(*controls) -> list:
 
 
 def in_page(triggers, js: str, inputs=None, outputs=None) -> None:
-    """A listener that runs in the page alone (explorer.js): no request reaches the server. The controls
-    it reads are also its outputs where a typed value beyond a slider's end must be put back in range."""
+    """A listener that runs in the page alone (explorer.js): no request reaches the server."""
     gr.on(triggers, None, inputs, outputs, js=js, **NO_PROGRESS, **NOT_IN_API)
+
+
+def follow(js: str, controls: list, by_the_user: list) -> None:
+    """The page's pictures follow `controls` through `js` (explorer.js's VAEPage.set). After the user's own
+    events the values also go back to the controls, in range (a number typed beyond a slider's end); after
+    a change made by a listener, the server or a reset they only redraw: written back while several
+    controls change at once, they would hand each other's change events stale values, back and forth."""
+    in_page(by_the_user, js, controls, controls)
+    in_page(changed(*controls), js, controls)
 
 
 GRID_START = [0.0, 0.0, 6.0, 20, "linear"]
@@ -61,8 +71,13 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     demo.example_file = h.ASSETS["example"]
     gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")
     with gr.Row(equal_height=True):
-        view("mode", '<div class="vae-mode" role="status"></div>')
+        model = gr.Radio([(text.MODEL_LABELS[name], name) for name in h.MODELS], value=h.DEFAULT_MODEL, elem_id="model",
+                         label="Model: the same networks, trained with the KL term weighed β (every tab shows the one picked)", scale=4)
         reset_view = gr.Button("↺ Reset the views", size="sm", scale=0, min_width=160, elem_id="reset_view")
+    model_words = gr.Markdown(h.model_words(h.DEFAULT_MODEL)[0], elem_id="model_words", latex_delimiters=text.LATEX)
+    with gr.Accordion("The three models side by side (python -m vae.evaluate)", open=False):
+        gr.Markdown(text.models_table({name: m.facts for name, m in h.MODELS.items()}), latex_delimiters=text.LATEX)
+    view("mode", '<div class="vae-mode" role="status"></div>')
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)
 
@@ -101,7 +116,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                 with gr.Column(scale=3):
                     grid_view = view("grid", '<canvas class="vae-grid" role="img" aria-label="the decoded grid: drag to pan, '
                                      'scroll to zoom, click a cell to centre on it"></canvas><div class="vae-note"></div>', GRID_START,
-                                     note=h.window_note(), digit_region=h.DIGIT_REGION, span_min=inputs.SPAN_MIN, span_max=inputs.SPAN_MAX)
+                                     digit_region=h.DIGIT_REGION, span_min=inputs.SPAN_MIN, span_max=inputs.SPAN_MAX)
                 with gr.Column(scale=2):
                     with gr.Row():
                         grid_z1, grid_z2 = latent_slider(0.0, "centre z1", "grid_z1"), latent_slider(0.0, "centre z2", "grid_z2")
@@ -184,7 +199,21 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                                                     interactive=False, buttons=PICTURE_BUTTONS)
                             with gr.Accordion("All terms as JSON", open=False):
                                 elbo_json = gr.JSON(label="terms (nats)", elem_id="elbo_json")
-            gr.Markdown(text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL), latex_delimiters=text.LATEX)
+            elbo_reading = gr.Markdown(h.model_words(h.DEFAULT_MODEL)[1], elem_id="elbo_reading", latex_delimiters=text.LATEX)
+
+        with gr.Tab("Training", id="training"):
+            gr.Markdown(text.TRAINING, latex_delimiters=text.LATEX)
+            with gr.Row():
+                with gr.Column(scale=3):
+                    training = view("training", TRAINING_VIEW, [1], title="The test digits' posterior means")
+                with gr.Column(scale=2):
+                    with gr.Row(equal_height=True):
+                        epoch = gr.Slider(1, len(h.DEFAULT.history), value=1, step=1, label="epoch", elem_id="train_epoch", scale=3)
+                        play = gr.Button("▶ Play / pause", elem_id="train_play", scale=1)
+                    elbo_curve, kl_curve = (gr.LinePlot(curve, x="epoch", y="nats", color="curve", label=label, elem_id=elem_id,
+                                                        height=260)
+                                            for curve, label, elem_id in zip(h.training_curves(1), ("−ELBO and reconstruction",
+                                                                             "KL term"), ("elbo_curve", "kl_curve")))
 
     # ------------------------------------------------------------ the API
     # Each endpoint reads hidden inputs without bounds, so every value reaches the checks in
@@ -203,31 +232,40 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
         def picture():
             return gr.Image(format="png")
 
-        endpoint(h.decode, [number("z1"), number("z2")], picture(), "decode")
-        endpoint(h.reconstruct, gr.File(label="image"), [prepared, reconstruction, gr.JSON(label="posterior")], "reconstruct")
+        def which_model():  # a call without it gets the default model
+            return gradio_adjustments.optional(gr.Textbox(h.DEFAULT_MODEL, label="model"))
+
+        endpoint(h.decode, [number("z1"), number("z2"), which_model()], picture(), "decode")
+        endpoint(h.reconstruct, [gr.File(label="image"), which_model()], [prepared, reconstruction, gr.JSON(label="posterior")],
+                 "reconstruct")
         endpoint(h.grid, [number("z1", 0.0), number("z2", 0.0), number("span", 6.0), number("n", 20),
-                          gr.Textbox("linear", label="spacing")], picture(), "grid")
-        endpoint(h.sample, [number("n", 36), number("seed", 0)], picture(), "sample")
-        endpoint(h.interpolate, [number("a1"), number("a2"), number("b1"), number("b2"), number("steps", 10)], picture(),
-                 "interpolate")
-        endpoint(h.elbo, [gr.File(label="image"), number("L", 10), number("K", 1000), number("seed", 0)], elbo_json, "elbo")
+                          gr.Textbox("linear", label="spacing"), which_model()], picture(), "grid")
+        endpoint(h.sample, [number("n", 36), number("seed", 0), which_model()], picture(), "sample")
+        endpoint(h.interpolate, [number("a1"), number("a2"), number("b1"), number("b2"), number("steps", 10), which_model()],
+                 picture(), "interpolate")
+        endpoint(h.elbo, [gr.File(label="image"), number("L", 10), number("K", 1000), number("seed", 0), which_model()], elbo_json,
+                 "elbo")
 
     # ------------------------------------------------------------ events
+    # The model picker: the page's own views redraw with the model's decoder and map; the server's
+    # views recompute what they show (the same digit, the same test digits at the interpolation's ends).
+    in_page(model.change, "(m) => VAEPage.useModel(m)", [model])
+    model.change(h.model_words, model, [model_words, elbo_reading, epoch], **NO_PROGRESS, **NOT_IN_API)
     # Explorer, drawn by the page: the digit and the marker follow the sliders; the map sets them.
-    in_page(moved(z1, z2) + changed(z1, z2), "(a, b) => VAEPage.set('explorer', a, b)", [z1, z2], [z1, z2])
+    follow("(a, b) => VAEPage.set('explorer', a, b)", [z1, z2], moved(z1, z2))
     explorer_map.pick(None, None, [z1, z2], js="() => VAEPage.picked('explorer_map')", **NO_PROGRESS, **NOT_IN_API)
 
     # Reconstruct
     rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior]
-    upload.input(h.reconstruct_upload, upload, rec_outputs, **PICTURES, **NOT_IN_API)
-    pad.pick(h.reconstruct_drawing, drawing, rec_outputs, js="() => VAEPage.picked('pad')", **LATEST_ONLY, **PICTURES,
-             **NOT_IN_API)
+    upload.input(h.reconstruct_upload, [upload, model], rec_outputs, **PICTURES, **NOT_IN_API)
+    pad.pick(h.reconstruct_drawing, [drawing, model], rec_outputs, js="(d, m) => [...VAEPage.picked('pad'), m]", **LATEST_ONLY,
+             **PICTURES, **NOT_IN_API)
+    model.change(h.reconstruct_again, [my_pixels, model], rec_outputs, **NO_PROGRESS, **PICTURES, **NOT_IN_API)
 
     # Manifold: the page moves the grid it shows at once and asks the server's /grid for a sharp one.
     grid_controls = [grid_z1, grid_z2, grid_span, grid_n, grid_spacing]
     window = [grid_z1, grid_z2, grid_span]
-    in_page(moved(grid_z1, grid_z2, grid_span, grid_n) + changed(*grid_controls), "(...v) => VAEPage.set('grid', ...v)",
-            grid_controls, grid_controls)
+    follow("(...v) => VAEPage.set('grid', ...v)", grid_controls, moved(grid_z1, grid_z2, grid_span, grid_n))
     grid_view.pick(None, None, window, js="() => VAEPage.picked('grid')", **NO_PROGRESS, **NOT_IN_API)
     grid_map.pick(None, None, [grid_z1, grid_z2], js="() => VAEPage.picked('grid_map')", **NO_PROGRESS, **NOT_IN_API)
     for button, (dz1, dz2, zoom) in ((zoom_in, (0, 0, 1 / 1.5)), (zoom_out, (0, 0, 1.5)), (pan_left, (-1, 0, 1)),
@@ -236,23 +274,24 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                 window, window)
 
     # Samples and interpolation, drawn by the page.
-    in_page(moved(samples_n) + changed(samples_n, samples_seed), "(n, seed) => VAEPage.set('samples', n, seed)",
-            [samples_n, samples_seed], [samples_n, samples_seed])
+    follow("(n, seed) => VAEPage.set('samples', n, seed)", [samples_n, samples_seed], moved(samples_n) + [samples_seed.input])
     in_page(samples_button.click, "() => VAEPage.newSeed()", None, samples_seed)
     ends = [a1, a2, b1, b2]
-    in_page(moved(*ends, steps) + changed(*ends, steps), "(...v) => VAEPage.set('interp', ...v)", ends + [steps], ends + [steps])
+    follow("(...v) => VAEPage.set('interp', ...v)", ends + [steps], moved(*ends, steps))
     pickers = [pick_a, pick_b]
     for which, pick, my_digit in (("A", pick_a, my_digit_a), ("B", pick_b, my_digit_b)):
-        pick.input(lambda i, *v, w=which: h.endpoint_from_digit(i, *v, w), [pick] + ends, ends + pickers, **NO_PROGRESS,
-                   **PICTURES, **NOT_IN_API)
+        pick.input(lambda i, a1, a2, b1, b2, m, w=which: h.endpoint_from_digit(i, a1, a2, b1, b2, w, m), [pick] + ends + [model],
+                   ends + pickers, **NO_PROGRESS, **PICTURES, **NOT_IN_API)
         my_digit.click(lambda p, *v, w=which: h.endpoint_from_my_digit(p, *v, w), [my_posterior] + ends, ends + pickers,
                        **NO_PROGRESS, **PICTURES, **NOT_IN_API)
     interp_map.pick(None, [click_sets] + ends + pickers, ends + pickers, js="(...v) => VAEPage.pickedEnd(...v)", **NO_PROGRESS,
                     **NOT_IN_API)
     # A thumbnail clicked moves the end that clicking the map sets; the thumbnails outline what the pickers hold.
-    interp_digits.pick(lambda which, index, *v: h.endpoint_from_digit(index, *v, which), [click_sets, pick_a] + ends,
-                       ends + pickers, js="(which, index, ...v) => [which, VAEPage.picked('interp_digits')[0], ...v]",
+    interp_digits.pick(lambda which, index, a1, a2, b1, b2, m: h.endpoint_from_digit(index, a1, a2, b1, b2, which, m),
+                       [click_sets, pick_a] + ends + [model], ends + pickers,
+                       js="(which, index, ...v) => [which, VAEPage.picked('interp_digits')[0], ...v]",
                        **NO_PROGRESS, **PICTURES, **NOT_IN_API)
+    model.change(h.ends_again, pickers + ends + [model], ends, **NO_PROGRESS, **PICTURES, **NOT_IN_API)
     in_page(changed(*pickers), "(a, b) => VAEPage.mark('interp_digits', a, b)", pickers)
     # An end moved by hand is no longer the test digit its picker names.
     gr.on(moved(a1, a2), None, None, pick_a, js="() => null")
@@ -263,10 +302,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     in_page(reset_view.click, f"() => {json.dumps([c.value for c in drawn_by_the_page])}", None, drawn_by_the_page)
 
     # ELBO anatomy: L and K update live too; always_last keeps at most one recomputation waiting.
-    elbo_settings = [elbo_L, elbo_K, elbo_seed]
     elbo_outputs = [elbo_pixels, elbo_numbers, elbo_json, elbo_map, elbo_samples, elbo_input]
     busy = dict(show_progress="minimal", **QUADRATURE, **NOT_IN_API)
-    elbo_tab.select(h.elbo_tab_opened, elbo_pixels, elbo_outputs, **busy)
+    elbo_settings = [elbo_L, elbo_K, elbo_seed, model]
+    elbo_tab.select(h.elbo_tab_opened, [elbo_pixels, model], elbo_outputs, **busy)
     elbo_digit.input(h.elbo_pick, [elbo_digit] + elbo_settings, elbo_outputs, **busy)
     elbo_digits.pick(lambda index, *settings: (*h.elbo_pick(index, *settings), index), [elbo_digit] + elbo_settings,
                      elbo_outputs + [elbo_digit], js="(index, ...settings) => [VAEPage.picked('elbo_digits')[0], ...settings]",
@@ -274,10 +313,17 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     in_page(changed(elbo_digit), "(index) => VAEPage.mark('elbo_digits', index)", [elbo_digit])
     elbo_upload_img.upload(h.elbo_upload, [elbo_upload_img] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
     elbo_my_digit.click(h.elbo_my_digit, [my_pixels] + elbo_settings, elbo_outputs + [elbo_digit], **busy)
-    gr.on(moved(elbo_L, elbo_K) + [elbo_seed.submit], h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:],
-          trigger_mode="always_last", **busy)
+    gr.on(moved(elbo_L, elbo_K) + [elbo_seed.submit, model.change], h.elbo_again, [elbo_pixels] + elbo_settings,
+          elbo_outputs[1:], trigger_mode="always_last", **busy)
     elbo_resample.click(lambda: random.randrange(2**31), None, elbo_seed, **NO_PROGRESS, **NOT_IN_API).then(
-        h.elbo_view, [elbo_pixels] + elbo_settings, elbo_outputs[1:], **busy)
+        h.elbo_again, [elbo_pixels] + elbo_settings, elbo_outputs[1:], **busy)
+
+    # Training, drawn by the page from the model's replay; the server draws the loss curves with the epoch marked.
+    follow("(e) => VAEPage.set('training', e)", [epoch], moved(epoch))
+    training.pick(None, None, epoch, js="() => VAEPage.picked('training')", **NO_PROGRESS, **NOT_IN_API)
+    in_page(play.click, "() => VAEPage.play()")
+    gr.on(changed(epoch, model), h.training_curves, [epoch, model], [elbo_curve, kl_curve], **LATEST_ONLY, **PICTURES,
+          **NOT_IN_API)
 
 if __name__ == "__main__":
     demo.launch()

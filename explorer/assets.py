@@ -3,9 +3,10 @@
     decoder-<hash>.bin   the decoder's weights exactly as the checkpoint stores them
                          (int8 with float16 scales, float16, or float32): ~2 MB
     points-<hash>.bin    the test digits' posterior means and labels, for the latent map
+    replay-<hash>.bin    the training replay (vae/replay.py): the means after each epoch, a few manifolds
     explorer-<hash>.js   the page's own JavaScript (explorer/static/explorer.js)
 
-Each name carries a hash of its bytes, so a browser may keep a file for good (the route
+There is a decoder, points and replay pack for each committed model. Each name carries a hash of its bytes, so a browser may keep a file for good (the route
 says so, see gradio_adjustments.immutable_assets) and a changed model gets a new name.
 
 The .bin files are "packs": the 4 bytes VAEP, a little-endian uint32 header length, a
@@ -87,6 +88,17 @@ def points_pack(mu: np.ndarray, labels: np.ndarray, images: np.ndarray) -> bytes
                  "images": np.asarray(images, dtype=np.uint8).reshape(len(images), -1)}, {"count": len(mu)})
 
 
+def replay_pack(replay: dict) -> bytes:
+    """A training replay as vae.replay.save_replay wrote it: mu [epochs, N, 2] (float16), labels [N],
+    manifolds [M, MANIFOLD_N ** 2, 784] (uint8); the epochs, the manifolds' epochs and the per-epoch
+    metrics in meta."""
+    manifolds = replay["manifolds"].numpy().astype(np.uint8)
+    return pack({"mu": replay["mu"].numpy().astype(np.float16), "labels": replay["labels"].numpy().astype(np.uint8),
+                 "manifolds": manifolds.reshape(len(manifolds), -1, 784)},
+                {"epochs": replay["epochs"].tolist(), "manifold_epochs": replay["manifold_epochs"].tolist(),
+                 "history": replay["history"]})
+
+
 def asset_folder() -> Path:
     """A folder of this user's own under the system's temporary directory, kept across restarts so
     that the names stay valid in browsers' caches; a fresh private one where that path is taken."""
@@ -112,10 +124,11 @@ def write_asset(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
 
 
 def write_assets(folder: Path, checkpoint_path: Path, check: dict, mu: np.ndarray, labels: np.ndarray,
-                 images: np.ndarray) -> dict[str, Path]:
-    """Write the page's three files for a checkpoint (see decoder_pack for `check`) and the map's points
-    (see points_pack); {"decoder", "points", "script"} -> path."""
+                 images: np.ndarray, replay: dict) -> dict[str, Path]:
+    """Write the page's files for a checkpoint (see decoder_pack for `check`), the map's points (see
+    points_pack) and its training replay (as vae.replay.save_replay wrote it); {"decoder", "points",
+    "replay"} -> path."""
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     return {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
             "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images)),
-            "script": write_asset(folder, "explorer", ".js", (STATIC / "explorer.js").read_bytes())}
+            "replay": write_asset(folder, "replay", ".bin", replay_pack(replay))}

@@ -20,14 +20,18 @@ PAD = ('<div class="vae-pad-tools" role="toolbar" aria-label="pen">pen: '
        '<button data-act="clear">clear</button></div>'
        '<canvas class="vae-pad" role="img" aria-label="drawing pad: draw one digit with the mouse, a pen or a finger"></canvas>')
 MAP_CANVAS = '<canvas class="vae-map" role="img" aria-label="${title}"></canvas>'
+TRAINING_VIEW = ('<div class="vae-caption" role="status"></div>' + MAP_CANVAS +
+                 '<canvas class="vae-manifold" role="img" aria-label="the manifold decoded at that epoch"></canvas>')
+# Each model's files and words for the page: it decodes, maps and replays the model the picker names.
+MODEL_FILES = {name: {"decoder_url": asset_url(m.assets["decoder"]), "points_url": asset_url(m.assets["points"]),
+                      "replay_url": asset_url(m.assets["replay"]), "note": h.window_note(m)} for name, m in h.MODELS.items()}
 
 
 def view(name: str, template: str, start: list | None = None, **props) -> gr.HTML:
     """A picture the page draws: explorer.js's view `name`, first showing its controls' values `start`.
     Its 'pick' event carries the control values a click or drag on it sets (VAEPage.picked)."""
     return gr.HTML(html_template=template, js_on_load=f"VAEPage.mount('{name}', element, props, trigger); /* emits 'pick' */",
-                   head=PAGE_SCRIPT, elem_id=name, start=start, decoder_url=asset_url(h.ASSETS["decoder"]),
-                   points_url=asset_url(h.ASSETS["points"]), **props)
+                   head=PAGE_SCRIPT, elem_id=name, start=start, models=MODEL_FILES, model=h.DEFAULT_MODEL, **props)
 
 
 def digit_sheet(name: str, start: list, letters: list[str] | None = None) -> gr.HTML:
@@ -36,7 +40,7 @@ def digit_sheet(name: str, start: list, letters: list[str] | None = None) -> gr.
                 '</canvas>', start, letters=letters or [])
 
 
-def map_image(elem_id: str, label: str, value=str(h.ASSETS["map"])) -> gr.Image:
+def map_image(elem_id: str, label: str, value=str(h.DEFAULT.assets["map"])) -> gr.Image:
     return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, buttons=["download"], show_label=True)
 
 

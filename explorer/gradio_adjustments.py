@@ -16,6 +16,10 @@
 6. `documented_api`: the "Use via API" page says what each parameter and result is, in the
    words of the handler's docstring, and its file examples are a digit the app serves.
    ExplorerBlocks.get_api_info post-processes Gradio's.
+7. `optional`: an API call may leave out an endpoint's last inputs where they are marked
+   optional (the `model` every endpoint gained after it was published): they take their
+   component's value, as gradio_client already does. ExplorerBlocks.validate_inputs fills
+   them in, where Gradio would refuse the call for too few inputs.
 
 Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still
 works that way. Where it does not, 2, 3 and 5 are left out and the app runs with Gradio's own
@@ -124,6 +128,11 @@ class ExplorerBlocks(gr.Blocks):
         pass
 
     example_file: Path | None = None  # a picture of a digit in a served folder: the API page's example upload (example_url)
+
+    def validate_inputs(self, block_fn, inputs: list) -> None:
+        if _optional_inputs is None:
+            inputs.extend(with_optional(block_fn.inputs, len(inputs)))
+        super().validate_inputs(block_fn, inputs)
 
     def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
         info = super().get_api_info(all_endpoints=all_endpoints, page=page)
@@ -361,13 +370,46 @@ def api_words() -> str | None:
 _api_words: str | None = "not checked yet"
 
 
+# ---------------------------------------------------------------- 7. optional inputs at the end of an endpoint
+
+_optional: set[int] = set()  # the ids of the components `optional` marked
+
+
+def optional(component: gr.components.Component) -> gr.components.Component:
+    """Mark an endpoint's input as one that an API call may leave out (the last ones only): it then
+    takes the component's value."""
+    _optional.add(component._id)
+    return component
+
+
+def with_optional(components: list, given: int) -> list:
+    """The values of the inputs after the first `given` of an endpoint, if all of them are optional; else nothing."""
+    missing = components[given:]
+    return [c.value for c in missing] if all(c._id in _optional for c in missing) else []
+
+
+def optional_inputs() -> str | None:
+    """Whether validate_inputs can fill in optional inputs: None, or why not."""
+    global _optional_inputs
+    if _parameters(gr.Blocks.validate_inputs)[1:] != ["block_fn", "inputs"]:
+        _optional_inputs = "Blocks.validate_inputs no longer takes (block_fn, inputs)"
+    elif "validate_inputs" not in _names_in(gr.Blocks.preprocess_data.__code__):
+        _optional_inputs = "Blocks.preprocess_data no longer calls validate_inputs"
+    else:
+        _optional_inputs = None
+    return _optional_inputs
+
+
+_optional_inputs: str | None = "not checked yet"
+
+
 # ---------------------------------------------------------------- installing
 
 
 ADJUSTMENTS = {"atomic image saves": atomic_image_saves, "messages for refused file payloads": file_payload_messages,
                "file payloads checked however the app is served": served_blocks_check_file_paths,
                "uploads reach our checks": uploads_unopened_in_effect, "the page's files cached for good": cached_assets,
-               "the API page in our words": api_words}
+               "the API page in our words": api_words, "optional inputs": optional_inputs}
 
 
 def install() -> dict[str, str | None]:

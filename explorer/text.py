@@ -46,14 +46,79 @@ ELBO_INTRO = (
     "so you can see exactly how loose the bound is for one digit."
 )
 
+MODEL_LABELS = {"beta0": "β = 0: reconstruction alone", "beta1": "β = 1: the VAE (the ELBO)", "beta5": "β = 5: KL weighed 5×"}
+
+
+def model_text(name: str, facts: dict) -> str:
+    """The paragraph under the model picker: what the KL term's weight did to this model, pointing at
+    what the pictures show, and the classes its prior samples never show. `facts`: handlers.Committed.facts."""
+    digits = facts["prior_digits"]
+    missing = [str(d) for d, count in enumerate(digits) if count < 0.005 * sum(digits)]
+    legible = (f"A classifier ({facts['classifier_test_accuracy']:.2%} right on MNIST's test set) is on average "
+               f"{facts['prior_confidence']:.0%} sure of what its prior samples show, and {facts['prior_mass_confident']:.0%} "
+               f"of the prior's mass decodes to a digit it is at least 90% sure of.")
+    if missing:
+        named = ", ".join(missing[:-1]) + " or " + missing[-1] if len(missing) > 1 else missing[0]
+        legible += f" Among {sum(digits):,} prior samples it finds no {named}."
+    numbers = (f"Test digits: reconstruction {facts['reconstruction_nll']:.1f} nats, KL {facts['kl']:.1f} nats, "
+               f"exact $-\\log p_\\theta(x)$ {facts['neg_log_px']:.1f} nats; 99% of the codes lie within "
+               f"{facts['radius']:.1f} of the origin, and $q_\\phi(z \\mid x)$ is typically {facts['sigma']:.2g} wide. "
+               f"Networks of {facts['depth']} hidden layers of {facts['hidden']} units, trained for {facts['epochs']} epochs.")
+    if name == "beta0":
+        words = ("**β = 0: the reconstruction term alone**, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z)$, "
+                 "with the seed's regularization term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$ taken away. Nothing pulls "
+                 "$q_\\phi(z \\mid x)$ towards the prior any more, so it shrinks towards a point and the codes spread as the "
+                 "decoder likes: an autoencoder in VAE clothing. On the map the classes sit apart with empty plane between them, "
+                 "holes the decoder was never taught to fill, and "
+                 f"{facts['outside']:.0%} of the test digits lie beyond the map's window altogether. The prior draws near "
+                 "the origin, so its samples show only the classes that happen to sit there, and blends where they fall "
+                 "into a hole (Sample & interpolate).")
+    elif name == "beta1":
+        words = ("**β = 1: the VAE**, trained on the ELBO itself, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z) "
+                 "- D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. The KL term, which the seed calls a regularization term, charges "
+                 "every digit for how far its $q_\\phi(z \\mid x)$ strays from the prior $\\mathcal{N}(0, I)$: the codes fill one "
+                 "disc around the origin without holes, so almost every $z$ the prior draws decodes to a digit.")
+    else:
+        words = (f"**β = {facts['beta']:g}: the KL term weighed {facts['beta']:g} times**, $\\mathbb{{E}}_{{q_\\phi(z \\mid x)}} "
+                 f"\\log p_\\theta(x \\mid z) - {facts['beta']:g}\\, D_{{KL}}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. Every nat "
+                 "the code tells about a digit now costs several, so the encoder tells less: $q_\\phi(z \\mid x)$ stays wide "
+                 "and near the prior, neighbouring classes merge on the map, and the decoder, unsure which digit it was given, "
+                 "draws blurry averages. Smooth everywhere, but the reconstructions are worse.")
+    return f"{words} {legible} {numbers}"
+
+
+def models_table(facts: dict[str, dict]) -> str:
+    """The committed models side by side, each column one model's handlers.Committed.facts (vae.evaluate's
+    figures, nats per test digit)."""
+    rows = [("test −ELBO", lambda f: f"{f['neg_elbo']:.2f}"),
+            ("reconstruction $-\\mathbb{E}_q \\log p_\\theta(x \\mid z)$", lambda f: f"{f['reconstruction_nll']:.2f}"),
+            ("KL $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$", lambda f: f"{f['kl']:.2f}"),
+            ("exact $-\\log p_\\theta(x)$ (quadrature)", lambda f: f"{f['neg_log_px']:.2f}"),
+            ("classifier's mean confidence on 2,000 prior samples", lambda f: f"{f['prior_confidence']:.1%}"),
+            ("prior mass decoding to a digit it is ≥ 90% sure of", lambda f: f"{f['prior_mass_confident']:.1%}")]
+    head = "| | " + " | ".join(MODEL_LABELS[name] for name in facts) + " |\n|---|" + "---:|" * len(facts) + "\n"
+    return head + "\n".join(f"| {label} | " + " | ".join(cell(f) for f in facts.values()) + " |" for label, cell in rows)
+
+
+TRAINING = (
+    "### Training, replayed\n"
+    "While `python -m vae.train` ran, it recorded after every epoch where the encoder put 2,000 test digits "
+    "(the means of $q_\\phi(z \\mid x)$), and at epochs 1, 2, 3, 5, 10, 20, 40 and the last a 10×10 manifold "
+    "($z$ from −2 to 2, even in the prior's CDF). Drag the slider or press play: the classes pull apart in the first "
+    "epochs, then the map settles and the manifold sharpens. The curves are the negative ELBO and its two terms, "
+    "in nats per digit, on the test set and on 5,000 training digits; the vertical line is the epoch shown. "
+    "Pick another model at the top to watch it form differently."
+)
+
 ELBO_SAMPLES = "Decodes of the first samples $z = \\mu + \\sigma \\odot \\epsilon$ (up to 16):"
 
 ELBO_MAP_LABEL = ("Zoomed in: true posterior p(z|x) (red), q(z|x)'s 1σ/2σ rings (black), samples (blue), "
                   "best Gaussian q*'s 1σ ring (green)")
 
-def elbo_reading(iwae_gap: float, K: int, tol: float) -> str:
-    """How to read the ELBO tab; iwae_gap is the test set's mean log p(x) - IWAE(K), from vae.evaluate."""
-    return (
+def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
+    """How to read the ELBO tab for a model: `metrics` are its vae.evaluate figures, `beta` the KL
+    weight it was trained with, `tol` the quadrature's accuracy in nats."""
+    reading = (
     "**Reading the numbers.** The reconstruction term is a Monte-Carlo average over $L$ draws "
     "$z^{(l)} = \\mu + \\sigma \\odot \\epsilon^{(l)}$, $\\epsilon^{(l)} \\sim \\mathcal{N}(0, I)$ — the reparameterization "
     "trick — so it wobbles with the seed; raise $L$ and the ± shrinks like $1/\\sqrt{L}$. The KL term needs no "
@@ -66,14 +131,24 @@ def elbo_reading(iwae_gap: float, K: int, tol: float) -> str:
     "posterior's mass. The IWAE bound averages $K$ importance weights inside the log; on average it is never below the "
     "ELBO nor above $\\log p_\\theta(x)$, and climbs towards $\\log p_\\theta(x)$ as $K$ grows, unless $q_\\phi$ misses "
     "the mass. It is a bound *on average*: one $K$-sample estimate wobbles by its ± and may land a little above the "
-    f"exact value, which the quadrature computes to within {tol:g} nats. "
-    "This model's encoder was refitted with the KL the other way round as well, "
-    "$D_{KL}(p_\\theta(z \\mid x) \\,\\|\\, q_\\phi(z \\mid x))$, computed from the exact posterior: that direction "
-    "makes $q_\\phi$ cover every mode, so the ELBO is a few nats looser and IWAE comes close to "
-    f"$\\log p_\\theta(x)$: {iwae_gap:.2f} nats below it on average over the 10,000 test digits with K = {K}. "
-    "Not for every digit: where the encoder still sits beside the posterior's mass (test digit #8 is one), "
-    "the amortization gap is tens of nats and no $K$ closes it."
-    )
+    f"exact value, which the quadrature computes to within {tol:g} nats. ")
+    iwae_gap, K = metrics["iwae_gap"], metrics["K"]
+    if metrics.get("refit_command"):
+        reading += (
+        "This model's encoder was refitted with the KL the other way round as well, "
+        "$D_{KL}(p_\\theta(z \\mid x) \\,\\|\\, q_\\phi(z \\mid x))$, computed from the exact posterior: that direction "
+        "makes $q_\\phi$ cover every mode, so the ELBO is a few nats looser and IWAE comes close to "
+        f"$\\log p_\\theta(x)$: {iwae_gap:.2f} nats below it on average over the 10,000 test digits with K = {K}. "
+        "Not for every digit: where the encoder still sits beside the posterior's mass (test digit #8 is one), "
+        "the amortization gap is tens of nats and no $K$ closes it.")
+    else:
+        reading += f"For this model IWAE with K = {K} is {iwae_gap:.2f} nats below $\\log p_\\theta(x)$ on average over the 10,000 test digits."
+    if beta != 1:
+        objective = "the reconstruction term alone" if beta == 0 else f"reconstruction − {beta:g} × KL"
+        reading += (f"\n\n**This model was not trained on the ELBO** but on {objective}. Its ELBO and its exact "
+                    "$\\log p_\\theta(x)$ are defined all the same, and are what this tab shows: how good a density "
+                    "model of the digits it turned out to be, by the bound it did not maximise.")
+    return reading
 
 
 def posterior_text(post: dict | None, note: str = "") -> str:

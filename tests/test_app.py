@@ -3,7 +3,9 @@ against the app served on loopback (the `client` fixture), including bad input."
 
 import base64
 import io
+import json
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -47,7 +49,7 @@ def load(path: str) -> np.ndarray:
 def test_decode_is_the_models_digit_enlarged():
     out = h.decode(0.5, -1.0)
     assert out.shape == (28 * h.DIGIT_SCALE, 28 * h.DIGIT_SCALE) and out.dtype == np.uint8
-    expected = latent.decode_images(h.display_model, [[0.5, -1.0]])[0]
+    expected = latent.decode_images(h.DEFAULT.display, [[0.5, -1.0]])[0]
     np.testing.assert_array_equal(out, draw.enlarge(expected, h.DIGIT_SCALE))
     assert not np.array_equal(out, h.decode(-2.0, 2.0))
 
@@ -71,7 +73,7 @@ def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
     assert set(post) == {"mu", "sigma"} and len(post["mu"]) == len(post["sigma"]) == 2
     assert all(s > 0 for s in post["sigma"])
     x = torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
-    mu, _ = latent.posterior(h.model, x)
+    mu, _ = latent.posterior(h.DEFAULT.model, x)
     np.testing.assert_allclose(post["mu"], mu, atol=0.05)
 
 
@@ -102,7 +104,7 @@ def png_data_url(rgba: np.ndarray) -> str:
 
 
 def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
-    assert h.reconstruct_drawing("") == h.NOTHING_TO_RECONSTRUCT
+    assert h.reconstruct_drawing("") == h.nothing_to_reconstruct(h.DEFAULT)
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the pad is before any stroke
     assert h.reconstruct_drawing(png_data_url(canvas))[:3] == (None, None, "")
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
@@ -110,7 +112,7 @@ def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
     assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == h.posterior_of(pixels)
     assert f"({post['mu'][0]:.3f}, {post['mu'][1]:.3f})" in shown and f"({post['sigma'][0]:.4f}, {post['sigma'][1]:.4f})" in shown
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
-    assert image.size == h.BASE_MAP.size
+    assert image.size == h.DEFAULT.base_map.size
 
 
 @pytest.mark.parametrize("drawing, message", [
@@ -146,7 +148,7 @@ def test_sample_and_interpolate_shapes():
     np.testing.assert_array_equal(sheet, h.sample(10, 3))
     strip = h.interpolate(-1.0, -1.0, 1.0, 1.0, 6)
     assert strip.shape == (84, 6 * 84 + 5 * 2)
-    ends = latent.decode_images(h.display_model, [[-1.0, -1.0], [1.0, 1.0]])
+    ends = latent.decode_images(h.DEFAULT.display, [[-1.0, -1.0], [1.0, 1.0]])
     np.testing.assert_array_equal(strip[:84, :84], draw.enlarge(ends[0], 3))
     np.testing.assert_array_equal(strip[:84, -84:], draw.enlarge(ends[1], 3))
 
@@ -255,9 +257,9 @@ def test_readme_api_example_runs_as_written(app_url, one_png, tmp_path, monkeypa
 
 
 def test_the_note_for_a_grid_beyond_the_digits_counts_them():
-    outside = int((np.abs(h.test_mu) > h.DIGIT_REGION).any(axis=1).sum())
+    outside = int((np.abs(h.DEFAULT.mu) > h.DIGIT_REGION).any(axis=1).sum())
     assert 0 < outside < 100
-    assert "beyond |z| = 4, where the prior" in h.window_note() and f"{outside} of the 10,000 test digits" in h.window_note()
+    assert "beyond |z| = 4, where the prior" in h.window_note(h.DEFAULT) and f"{outside} of the 10,000 test digits" in h.window_note(h.DEFAULT)
 
 
 def test_the_elbo_tab_says_what_is_true_of_iwae():
@@ -266,15 +268,13 @@ def test_the_elbo_tab_says_what_is_true_of_iwae():
     _, numbers, terms, *_ = h.elbo_pick(8, 10, 1000, 0)
     assert f"{terms['iwae']:.2f}** ± {terms['iwae_stderr']:.2f}" in numbers and "a bound on average" in numbers
     assert terms["amortization_gap"] > 10 and terms["log_px"] - terms["iwae"] > 10  # digit #8: IWAE far below log p(x)
-    reading = text.elbo_reading(h.METRICS["iwae_gap"], h.METRICS["K"], h.TOL)
-    assert f"{h.METRICS['iwae_gap']:.2f} nats below it on average" in reading and "test digit #8" in reading
+    reading = text.elbo_reading(h.DEFAULT.facts, 1.0, h.TOL)
+    assert f"{h.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in reading and "test digit #8" in reading
     assert "reaches" not in reading and "seed text" not in text.ELBO_INTRO
 
 
 def api_page(app_url: str) -> dict:
     """What the "Use via API" page shows: the named endpoints as /gradio_api/info describes them."""
-    import httpx
-
     return httpx.get(f"{app_url}gradio_api/info", timeout=30).json()["named_endpoints"]
 
 
@@ -315,3 +315,93 @@ def test_a_doubtful_picture_is_answered_and_says_what_was_done(tmp_path):
     assert post["note"] == note and len(post["mu"]) == 2
     assert f"**Note:** {note}" in h.reconstruct_upload(str(path))[2]
     assert "note" not in h.reconstruct(str(h.ASSETS["example"]))[2]  # a plain digit: nothing to say
+
+
+# ---------------------------------------------------------------- the models side by side
+
+
+def test_every_committed_model_is_loaded_and_the_vae_is_the_default():
+    assert list(h.MODELS) == ["beta0", "beta1", "beta5"] and h.DEFAULT is h.MODELS["beta1"]
+    assert [m.facts["beta"] for m in h.MODELS.values()] == [0.0, 1.0, 5.0]
+    for m in h.MODELS.values():  # each model's own map, from its own test latents
+        assert m.mu.shape == (10_000, 2) and m.base_map.size == h.DEFAULT.base_map.size
+    assert not np.array_equal(np.asarray(h.MODELS["beta0"].base_map), np.asarray(h.DEFAULT.base_map))
+
+
+def test_every_endpoint_takes_a_model_and_defaults_to_the_vae(one_png):
+    z = (0.5, -1.0)
+    np.testing.assert_array_equal(h.decode(*z), h.decode(*z, "beta1"))
+    for name, m in h.MODELS.items():
+        np.testing.assert_array_equal(h.decode(*z, name), draw.enlarge(latent.decode_images(m.display, [z])[0], h.DIGIT_SCALE))
+    assert not np.array_equal(h.decode(*z, "beta0"), h.decode(*z, "beta5"))
+    for call in (lambda m: h.grid(0, 0, 4, 5, "linear", m), lambda m: h.sample(9, 3, m),
+                 lambda m: h.interpolate(-1, -1, 1, 1, 5, m), lambda m: h.reconstruct(one_png, m)[1]):
+        assert not np.array_equal(np.asarray(call("beta0")), np.asarray(call("beta1"))), call
+    assert h.reconstruct(one_png, "beta5")[2]["mu"] != h.reconstruct(one_png)[2]["mu"]
+    for bad in ("beta2", 3, ["beta0"]):
+        with pytest.raises(gr.Error, match="model must be one of 'beta0', 'beta1', 'beta5', not "):
+            h.decode(0, 0, bad)
+
+
+def test_the_elbo_of_another_model_is_that_models():
+    pixels = h.test_images[3]
+    vae, autoencoder = h.anatomy_of(pixels, 10, 100, 0), h.anatomy_of(pixels, 10, 100, 0, h.MODELS["beta0"])
+    assert autoencoder["kl"] > 3 * vae["kl"]  # nothing kept the autoencoder's q(z|x) near the prior
+    assert autoencoder["log_px"] != vae["log_px"] and autoencoder["elbo"] <= autoencoder["log_px"] + 1e-6
+
+
+def test_a_model_picked_redraws_the_digit_and_moves_the_test_digit_ends():
+    pixels = h.test_images[5]
+    mine = h.reconstruct_again(pixels, "beta0")
+    assert mine[5]["mu"] == h.posterior_of(pixels, h.MODELS["beta0"])["mu"] and mine[4] is pixels
+    assert h.reconstruct_again(None, "beta5")[3] is h.MODELS["beta5"].base_map
+    # A holds test digit #0 and moves with the model; B was set by hand and stays
+    assert h.ends_again(0, None, 0.1, 0.2, 1.5, -2.0, "beta5") == (*h.test_digit_mu(0, h.MODELS["beta5"]), 1.5, -2.0)
+
+
+def test_each_model_has_its_own_words_and_the_elbo_tab_says_when_it_was_not_trained_on_the_elbo():
+    words = {name: h.model_words(name) for name in h.MODELS}
+    assert "reconstruction term alone" in words["beta0"][0] and "holes" in words["beta0"][0]
+    assert "β = 5" in words["beta5"][0] and "merge" in words["beta5"][0] and "blurry" in words["beta5"][0]
+    for name, (about, reading, slider) in words.items():
+        m = h.MODELS[name]
+        assert f"{m.facts['prior_mass_confident']:.0%} of the prior's mass" in about
+        assert ("not trained on the ELBO" in reading) == (name != "beta1")
+        assert slider["maximum"] == len(m.history)
+    assert "refitted" in words["beta1"][1] and "refitted" not in words["beta0"][1]
+
+
+def test_the_training_curves_mark_the_epoch_shown():
+    for name, m in h.MODELS.items():
+        elbo_curve, kl_curve = h.training_curves(3, name)
+        assert set(elbo_curve["curve"]) == {*h.CURVES, "test reconstruction −E log p(x|z)", h.EPOCH_MARK}
+        mark = elbo_curve[elbo_curve["curve"] == h.EPOCH_MARK]
+        assert mark["epoch"].tolist() == [3, 3] and mark["nats"].min() == elbo_curve["nats"].min()
+        tests = kl_curve[kl_curve["curve"] == "test KL"]
+        assert tests["nats"].tolist() == [e["kl"] for e in m.history] and len(tests) == len(m.history)
+    assert h.training_curves(10_000, "beta0")[0]["epoch"].max() == len(h.MODELS["beta0"].history)  # clamped
+
+
+def test_an_api_call_written_before_the_model_argument_still_works(app_url):
+    """/decode called over plain HTTP with its two original inputs gets the default model's digit; with
+    a third, that model's; an unknown one, a message."""
+    def call(data):
+        event = httpx.post(f"{app_url}gradio_api/call/decode", json={"data": data}, timeout=30).json()["event_id"]
+        stream = httpx.get(f"{app_url}gradio_api/call/decode/{event}", timeout=60).text
+        kind, payload = [line.split(":", 1)[1].strip() for line in stream.strip().split("\n")[-2:]]
+        if kind != "complete":
+            return json.loads(payload)
+        return np.asarray(Image.open(io.BytesIO(httpx.get(json.loads(payload)[0]["url"], timeout=30).content)).convert("L"))
+
+    np.testing.assert_array_equal(call([0.5, -1.0]), h.decode(0.5, -1.0))
+    np.testing.assert_array_equal(call([0.5, -1.0, "beta0"]), h.decode(0.5, -1.0, "beta0"))
+    assert "model must be one of" in call([0.5, -1.0, "nonsense"])["error"]
+    assert not isinstance(call([0.5]), np.ndarray), "only the optional inputs may be left out"
+
+
+def test_the_api_page_offers_the_model_argument_with_its_default(app_url):
+    for name, endpoint in api_page(app_url).items():
+        if name in ENDPOINTS:
+            last = endpoint["parameters"][-1]
+            assert last["parameter_name"] == "model" and last["parameter_default"] == "beta1", name
+            assert "beta0" in last["python_type"]["description"]

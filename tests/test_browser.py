@@ -21,7 +21,7 @@ import torch
 import pytest
 from PIL import Image
 
-from explorer import handlers as h
+from explorer import handlers as h, text
 from pictures import photo_of
 from vae import draw, latent
 
@@ -81,7 +81,7 @@ def canvas(page, elem_id: str) -> np.ndarray:
 
 def server_digit(z1: float, z2: float) -> np.ndarray:
     """What the server's model (float32) decodes at z, as uint8 28x28."""
-    return latent.decode_images(h.model, [[z1, z2]])[0]
+    return latent.decode_images(h.DEFAULT.model, [[z1, z2]])[0]
 
 
 def caption_z(page) -> tuple[float, float]:
@@ -146,7 +146,7 @@ def test_the_page_decodes_1000_points_as_the_server_does(page):
         return [engine.mode, btoa(s)]; }""", z.tolist())
     assert mode == "page"
     mine = np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(1000, 28, 28).astype(int)
-    assert np.abs(mine - latent.decode_images(h.model, z)).max() <= 1
+    assert np.abs(mine - latent.decode_images(h.DEFAULT.model, z)).max() <= 1
 
 
 def test_dragging_hovering_and_panning_draw_the_servers_digits_with_no_request(page):
@@ -205,7 +205,7 @@ def test_samples_and_interpolation_are_drawn_in_the_page_as_the_server_decodes_t
     page.locator("#samples_seed input").press("Enter")
     drawn(page, "samples", after=count)
     drawn(page, "samples_map", after=count)
-    sheet = draw.sample_sheet(latent.decode_images(h.model, latent.prior_samples(36, 7)))
+    sheet = draw.sample_sheet(latent.decode_images(h.DEFAULT.model, latent.prior_samples(36, 7)))
     assert np.abs(canvas(page, "samples").astype(int) - sheet).max() <= 1
 
     count = paints(page)
@@ -213,7 +213,7 @@ def test_samples_and_interpolation_are_drawn_in_the_page_as_the_server_decodes_t
     drawn(page, "interp", after=count)
     ends = [number(page, e) for e in ("interp_a1", "interp_a2", "interp_b1", "interp_b2")]
     page.wait_for_timeout(300)
-    strip = draw.strip(latent.decode_images(h.model, latent.interpolation_points(ends[:2], ends[2:], 10)))
+    strip = draw.strip(latent.decode_images(h.DEFAULT.model, latent.interpolation_points(ends[:2], ends[2:], 10)))
     assert np.abs(canvas(page, "interp").astype(int) - strip).max() <= 1
     assert requests == [], requests
 
@@ -382,7 +382,7 @@ def test_the_elbo_tab_calls_iwae_an_estimate_with_its_spread(page):
     row = page.locator("#elbo_numbers tr", has_text="IWAE").inner_text()
     assert "±" in row, row
     body = page.locator("body").inner_text()
-    assert f"{h.METRICS['iwae_gap']:.2f} nats below it on average" in body and "seed text" not in body
+    assert f"{h.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in body and "seed text" not in body
 
 
 def image_buttons(page, elem_id: str) -> list[str]:
@@ -703,3 +703,65 @@ def test_the_thumbnails_are_picked_from_the_keyboard_too(page):
     assert sheet.get_attribute("aria-label") == f"test digit #22 (a {h.test_labels[22]}): Enter picks it"
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #22 ')")
+
+
+def canvas_at(page, selector: str) -> np.ndarray:
+    """The grey levels of the canvas `selector` (when a view has several), as drawn (height x width)."""
+    width, height, data = page.evaluate("""(sel) => {
+        const c = document.querySelector(sel), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let s = ''; for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i]);
+        return [c.width, c.height, btoa(s)]; }""", selector)
+    return np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(height, width)
+
+
+def pick_model(page, name: str) -> int:
+    """Pick a model at the top of the page; returns the paint count before."""
+    before = paints(page)
+    page.locator("#model label", has_text=text.MODEL_LABELS[name]).click()
+    return before
+
+
+def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(page):
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    digits, maps = {}, {}
+    for name in ("beta0", "beta5", "beta1"):
+        before = pick_model(page, name)
+        drawn(page, "explorer_digit", "model", before)
+        drawn(page, "explorer_map", "model", before)
+        page.wait_for_function("(words) => document.querySelector('#model_words').innerText.includes(words)",
+                               arg=f"{h.MODELS[name].facts['prior_mass_confident']:.0%} of the prior's mass")
+        digits[name], maps[name] = canvas(page, "explorer_digit"), canvas(page, "explorer_map")
+        # the page decodes with the picked model's own weights
+        assert np.abs(digits[name].astype(int) - latent.decode_images(h.MODELS[name].model, [[0.0, 0.0]])[0]).max() <= 1, name
+    for a, b in (("beta0", "beta1"), ("beta0", "beta5"), ("beta1", "beta5")):
+        assert np.abs(maps[a].astype(int) - maps[b]).mean() > 2 and not np.array_equal(digits[a], digits[b]), (a, b)
+
+    open_tab(page, "Manifold")
+    drawn(page, "grid", "sharp")
+    before = pick_model(page, "beta0")
+    drawn(page, "grid", "sharp", after=before)
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(0.0, 0.0, 6.0, 20, "linear", "beta0")))
+
+    open_tab(page, "Training")
+    drawn(page, "training")
+    replay = torch.load(h.MODEL_FOLDERS["beta0"] / "vae.replay.pt", weights_only=True)
+    first = canvas_at(page, "#training canvas.vae-manifold")
+    np.testing.assert_array_equal(first[:56:2, :56:2], replay["manifolds"][0][0].numpy())  # epoch 1's top-left digit, 2x
+    assert "Epoch 1 of 40" in page.locator("#training .vae-caption").inner_text()
+    map_first = canvas_at(page, "#training canvas.vae-map")
+    before = paints(page)
+    page.locator("#train_play").click()
+    page.wait_for_function("() => parseFloat(document.querySelector('#train_epoch input[type=number]').value) >= 4")
+    drawn(page, "training", "play", before)
+    page.locator("#train_play").click()  # pause
+    page.wait_for_timeout(600)
+    epoch = int(number(page, "train_epoch"))
+    assert epoch >= 4 and f"Epoch {epoch} of 40" in page.locator("#training .vae-caption").inner_text()
+    assert np.abs(canvas_at(page, "#training canvas.vae-map").astype(int) - map_first).mean() > 1, "the map forms"
+    assert not np.array_equal(canvas_at(page, "#training canvas.vae-manifold"), first), "the manifold sharpens"
+    assert page.locator("#elbo_curve").bounding_box()["height"] > 100 and page.locator("#kl_curve").is_visible()
+    before = pick_model(page, "beta1")  # the tab follows the picker: the VAE's replay, 60 epochs
+    drawn(page, "training", "model", before)
+    page.wait_for_function("() => document.querySelector('#training .vae-caption').innerText.includes(' of 60')")
+    assert page.locator(".toast-body").count() == 0 and errors == []

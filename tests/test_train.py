@@ -25,6 +25,8 @@ from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, dequantize, elbo, f
                        load_model, quantize, reparameterize, save_checkpoint)
 from vae.replay import MANIFOLD_N, manifold_points, replay_path
 
+CHECKPOINTS = DEFAULT_CHECKPOINT.parent
+
 REPO = Path(__file__).resolve().parent.parent
 N_TRAIN, BATCH = 640, 64
 # torch.compile is left to the one test that checks it: it adds compile time to every run.
@@ -432,10 +434,43 @@ def test_bare_state_dict_is_not_our_checkpoint(tmp_path):
 
 
 def test_committed_checkpoint_folder_stays_small():
-    """checkpoints/ is in git and in every copy of the Space: a few MB at most, which the compact format makes room for."""
-    sizes = {f.name: f.stat().st_size for f in DEFAULT_CHECKPOINT.parent.iterdir()}
-    assert sum(sizes.values()) < 5_000_000, sizes
-    assert load_checkpoint(DEFAULT_CHECKPOINT)[1]["scales"], "the committed model is stored compact (int8 weights)"
+    """checkpoints/ is in git and in every copy of the Space: under 15 MB for the three models, their
+    replays and test latents, which the compact format makes room for."""
+    sizes = {str(f.relative_to(CHECKPOINTS)): f.stat().st_size for f in CHECKPOINTS.rglob("*") if f.is_file()}
+    assert sum(sizes.values()) < 15_000_000, sizes
+    for out, path in COMMITTED.items():
+        assert load_checkpoint(path)[1]["scales"], f"{out} is stored compact (int8 weights)"
+
+
+def readme_commands() -> list[str]:
+    """The command lines of README.md's Train section."""
+    readme = (CHECKPOINTS.parent / "README.md").read_text()
+    block = readme.split("## Train", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.strip().splitlines()]
+
+
+def without_out(command: str) -> list[str]:
+    words = command.split()
+    if "--out" in words:
+        del words[words.index("--out"):words.index("--out") + 2]
+    return words
+
+
+COMMITTED = {"checkpoints/vae.pt": CHECKPOINTS / "vae.pt", "checkpoints/beta0/vae.pt": CHECKPOINTS / "beta0" / "vae.pt",
+             "checkpoints/beta5/vae.pt": CHECKPOINTS / "beta5" / "vae.pt"}
+
+
+def test_the_readme_commands_made_every_committed_model():
+    """One line of the README per model, each the command stored in that model's checkpoint (--out aside:
+    a run may write elsewhere and be copied in), with its replay and metrics beside it."""
+    lines = readme_commands()
+    assert len(lines) == len(COMMITTED)
+    for out, path in COMMITTED.items():
+        meta = load_checkpoint(path)[1]["meta"]
+        stored = [meta["command"]] + ([meta["fit_encoder"]["command"]] if "fit_encoder" in meta else [])
+        line = next(line for line in lines if line.endswith(f"--out {out}"))
+        assert [without_out(c) for c in line.split(" && ")] == [without_out(c) for c in stored], out
+        assert replay_path(path).is_file() and (path.parent / "metrics.json").is_file()
 
 
 # --- the committed model on the real MNIST --------------------------------------------------
@@ -516,7 +551,7 @@ def test_beta_weighs_the_kl_term_and_is_recorded(data_dir, tmp_path):
 def test_the_replay_records_the_latent_space_forming(data_dir, tmp_path):
     """After each epoch: the posterior means of the first --replay test digits (the last epoch's are
     the final model's), and at epochs 1, 2, 3, 5, ... and the last a decoded manifold."""
-    out = tmp_path / "vae.pt"
+    out = tmp_path / "a new folder" / "vae.pt"
     run_train(data_dir, out, "--epochs", "4", "--replay", "40")
     replay = torch.load(replay_path(out), weights_only=True)
     test_x, test_y = load_mnist("test", data_dir)

@@ -15,6 +15,10 @@
    several times faster than JavaScript can (docs/benchmarks.md): dragging and zooming on it
    move and scale the picture shown at once, and ask for the sharp one when the gesture ends.
 
+   There is one decoder and one set of map points per committed model (the picker at the top of the
+   page, VAEPage.useModel); each is fetched the first time its model is picked, and every view
+   redraws with it. The Training tab scrubs through a model's training replay (its own pack).
+
    Every paint records when it happened, as a "vae-painted" event on the document
    (bench/browser_latency.py and the browser tests listen to it). */
 (() => {
@@ -375,30 +379,59 @@
 
   // ------------------------------------------------------------ the engine: page or server
 
-  const VAEPage = { views: {}, controllers: {}, picks: {}, engine: null, points: null, maps: {} };
+  /* The model shown (`model`), its decoder (`engine`), map points (`pointsReady`) and drawn maps (`maps`);
+     `models` holds every model's file URLs, `loaded` what has been fetched of each. */
+  const VAEPage = { views: {}, controllers: {}, picks: {}, engine: null, pointsReady: null, maps: {}, model: null, models: {},
+    loaded: {} };
   window.VAEPage = VAEPage;
+
+  async function loadDecoder(url) {
+    const asked = new URLSearchParams(location.search).get("decode");
+    if (asked === "server") return { mode: "server", reason: "the address asks for it (?decode=server)" };
+    try {
+      if (typeof Float32Array === "undefined" || typeof Math.imul !== "function" || typeof fetch !== "function")
+        throw new Error("this browser lacks typed arrays or fetch");
+      const decoder = new Decoder(await fetchPack(url));
+      const off = decoder.disagreement();
+      if (off > 1) throw new Error(`its arithmetic is ${off}/255 off the server's`);
+      return { mode: "page", decoder };
+    } catch (e) {
+      return { mode: "server", reason: `this browser could not run the decoder: ${e.message}` };
+    }
+  }
+
+  /* Make `name` the model every view draws with, fetching its files the first time. */
+  function selectModel(name) {
+    const urls = VAEPage.models[name];
+    if (!VAEPage.loaded[name]) {
+      VAEPage.loaded[name] = {
+        engine: loadDecoder(urls.decoder_url),
+        points: fetchPack(urls.points_url)
+          .then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data }))
+          .catch((e) => { console.warn("VAEPage: no map points:", e); return null; }),
+        maps: {},
+      };
+    }
+    const loaded = VAEPage.loaded[name];
+    Object.assign(VAEPage, { model: name, engine: loaded.engine, pointsReady: loaded.points, maps: loaded.maps });
+    return loaded.engine;
+  }
 
   function startEngine(props) {
     if (VAEPage.engine) return VAEPage.engine;
-    VAEPage.engine = (async () => {
-      const asked = new URLSearchParams(location.search).get("decode");
-      if (asked === "server") return { mode: "server", reason: "the address asks for it (?decode=server)" };
-      try {
-        if (typeof Float32Array === "undefined" || typeof Math.imul !== "function" || typeof fetch !== "function")
-          throw new Error("this browser lacks typed arrays or fetch");
-        const decoder = new Decoder(await fetchPack(props.decoder_url));
-        const off = decoder.disagreement();
-        if (off > 1) throw new Error(`its arithmetic is ${off}/255 off the server's`);
-        return { mode: "page", decoder };
-      } catch (e) {
-        return { mode: "server", reason: `this browser could not run the decoder: ${e.message}` };
-      }
-    })();
-    VAEPage.pointsReady = fetchPack(props.points_url)
-      .then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data }))
-      .catch((e) => { console.warn("VAEPage: no map points:", e); return null; });
-    return VAEPage.engine;
+    VAEPage.models = props.models;
+    return selectModel(props.model);
   }
+
+  /* The model picker: every view redraws with the model picked (the server's views follow through their events). */
+  VAEPage.useModel = (name) => {
+    if (!VAEPage.models[name] || name === VAEPage.model) return;
+    selectModel(name);
+    const views = VAEPage.views;
+    explorer.paint("model");
+    if (views.grid && grid.state) views.grid.set(grid.state, "model");
+    for (const v of ["mode", "grid_map", "samples", "samples_map", "interp", "interp_map", "training"]) if (views[v]) views[v].paint("model");
+  };
 
   /* The latent map's picture without overlays, for a title: drawn once per title. */
   async function baseMap(title) {
@@ -410,14 +443,19 @@
   function mapPainter(view, canvas, title) {
     canvas.width = FRAME.width; canvas.height = FRAME.height;
     const ctx = canvas.getContext("2d");
-    let base = null;
-    baseMap(title).then((b) => { base = b; if (view.overlay) paint(); });
+    let base = null, baseOf = null;
     function paint(key) {
+      if (baseOf !== VAEPage.model) {  // first paint, or another model picked: its map first
+        const model = baseOf = VAEPage.model;
+        baseMap(title).then((b) => { if (baseOf === model) { base = b; paint(key); } });
+        return;
+      }
       if (!base) return;
       ctx.drawImage(base, 0, 0);
       inPlot(ctx, view.overlay || (() => {}));
       painted(view.name, key);
     }
+    paint("load");
     return paint;
   }
 
@@ -483,16 +521,18 @@
 
   const MOUNT = {
     mode(view, element) {
-      VAEPage.engine.then((engine) => {
+      view.paint = () => VAEPage.engine.then((engine) => {
         const line = element.querySelector(".vae-mode");
         line.textContent = engine.mode === "page" ? "" : `Digits are decoded on the server: ${engine.reason}.`;
         line.dataset.mode = engine.mode;
       });
+      view.paint();
     },
 
     explorer_digit(view, element) {
       const canvas = element.querySelector("canvas"), caption = element.querySelector(".vae-caption");
-      const draw = digitsOrServer(canvas, (decoder, z) => tileDigits(canvas, decoder.decode(z, 1), 1, 1, 1, 0), (z) => ["decode", z]);
+      const draw = digitsOrServer(canvas, (decoder, z) => tileDigits(canvas, decoder.decode(z, 1), 1, 1, 1, 0),
+        (z) => ["decode", [...z, VAEPage.model]]);
       view.show = (z, hovering, key) => {
         draw([z], () => painted("explorer_digit", key));
         caption.textContent = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})${hovering ? "  (hovering: click to keep it)" : ""}`;
@@ -529,7 +569,7 @@
       const canvas = element.querySelector("canvas"), note = element.querySelector(".vae-note");
       const ctx = canvas.getContext("2d");
       const fetchSharp = latestOnly(async (state) => {
-        const image = await callForImage("grid", [state.z1, state.z2, state.span, state.n, state.spacing]);
+        const image = await callForImage("grid", [state.z1, state.z2, state.span, state.n, state.spacing, state.model]);
         grid.shown = { ...state, image };
         view.paint("sharp");
       });
@@ -560,13 +600,13 @@
       view.set = (state, key) => {
         grid.state = state;
         const reach = Math.max(Math.abs(state.z1), Math.abs(state.z2)) + state.span / 2;
-        note.textContent = reach > props.digit_region ? props.note : "";
+        note.textContent = reach > props.digit_region ? VAEPage.models[VAEPage.model].note : "";
         view.paint(key);
         if (!grid.gesture) view.sharpen();
       };
       view.sharpen = () => {  // during a drag or a run of wheel steps, only when it ends: no request while dragging
-        const asked = JSON.stringify(grid.state);
-        if (asked !== grid.asked) { grid.asked = asked; fetchSharp(grid.state); }
+        const state = { ...grid.state, model: VAEPage.model }, asked = JSON.stringify(state);
+        if (asked !== grid.asked) { grid.asked = asked; fetchSharp(state); }
       };
       const commit = (z1, z2, span) => {
         const state = { ...grid.state, z1: clamp(round2(z1), -FRAME.half, FRAME.half), z2: clamp(round2(z2), -FRAME.half, FRAME.half),
@@ -633,8 +673,9 @@
     samples(view, element) {
       const canvas = element.querySelector("canvas");
       const draw = digitsOrServer(canvas, (decoder, n, seed) => {
-        if (!samples.cache.has(seed)) samples.cache.set(seed, []);
-        const decoded = samples.cache.get(seed);  // sample i of a seed never changes: decode only the new ones
+        const key = `${VAEPage.model} ${seed}`;
+        if (!samples.cache.has(key)) samples.cache.set(key, []);
+        const decoded = samples.cache.get(key);  // sample i of a seed never changes: decode only the new ones
         const missing = n - decoded.length;
         if (missing > 0) {
           const z = [];
@@ -645,7 +686,7 @@
         const all = new Uint8Array(784 * n);
         for (let i = 0; i < n; i++) all.set(decoded[i], 784 * i);
         tileDigits(canvas, all, n, Math.ceil(Math.sqrt(n)), 2, 2);
-      }, (n, seed) => ["sample", [n, seed]]);
+      }, (n, seed) => ["sample", [n, seed, VAEPage.model]]);
       view.paint = (key) => draw([samples.n, samples.seed], () => painted("samples", key));
       view.paint("load");
     },
@@ -662,7 +703,7 @@
       const canvas = element.querySelector("canvas");
       const draw = digitsOrServer(canvas, (decoder, a, b, steps) => {
         tileDigits(canvas, decoder.decode(interpolationPoints(a, b, steps).flat(), steps), steps, Math.min(steps, 10), 3, 2, 255);
-      }, (a, b, steps) => ["interpolate", [...a, ...b, steps]]);
+      }, (a, b, steps) => ["interpolate", [...a, ...b, steps, VAEPage.model]]);
       view.paint = (key) => draw([interp.a, interp.b, interp.steps], () => painted("interp", key));
       view.paint("load");
     },
@@ -796,6 +837,63 @@
   }
   MOUNT.elbo_digits = MOUNT.interp_digits = digitSheet;
 
+  /* The Training tab: the picked model's training replayed (vae/replay.py; explorer/assets.py's replay
+     pack). The latent map shows where the encoder put the replay's test digits after the epoch the
+     slider picks, and below it the manifold decoded at the latest epoch up to then that has one. The
+     play button steps through the epochs and moves the slider, whose server event marks the epoch on
+     the loss curves. */
+  const training = { epoch: 1, timer: null };
+  VAEPage.controllers.training = training;
+  function replayOf(name) {
+    const loaded = VAEPage.loaded[name];
+    if (!loaded.replay) {
+      loaded.replay = fetchPack(VAEPage.models[name].replay_url).then(({ meta, arrays }) => ({
+        ...meta, mu: arrays.mu.data, labels: arrays.labels.data, count: arrays.labels.data.length,
+        manifolds: arrays.manifolds.data, perManifold: arrays.manifolds.shape[1], maps: new Map() }))
+        .catch((e) => { console.warn("VAEPage: no replay:", e); return null; });
+    }
+    return loaded.replay;
+  }
+  /* The index of the epoch to show: the slider's, or the run's last where the run is shorter. */
+  const replayIndex = (replay) => { const i = replay.epochs.findIndex((e) => e >= training.epoch); return i < 0 ? replay.epochs.length - 1 : i; };
+  MOUNT.training = (view, element, props) => {
+    const [mapCanvas, manifoldCanvas] = element.querySelectorAll("canvas"), caption = element.querySelector(".vae-caption");
+    mapCanvas.width = FRAME.width; mapCanvas.height = FRAME.height;
+    view.paint = async (key) => {
+      const name = VAEPage.model, replay = await replayOf(name);
+      if (!replay || name !== VAEPage.model) return;
+      const i = replayIndex(replay), epoch = replay.epochs[i], n = replay.count;
+      if (!replay.maps.has(epoch))
+        replay.maps.set(epoch, renderMap({ mu: replay.mu.subarray(2 * n * i, 2 * n * (i + 1)), labels: replay.labels }, `${props.title} after epoch ${epoch}`));
+      mapCanvas.getContext("2d").drawImage(replay.maps.get(epoch), 0, 0);
+      let j = 0;
+      replay.manifold_epochs.forEach((e, k) => { if (e <= epoch) j = k; });
+      const size = 784 * replay.perManifold, side = Math.round(Math.sqrt(replay.perManifold));
+      tileDigits(manifoldCanvas, replay.manifolds.subarray(size * j, size * (j + 1)), replay.perManifold, side, 2, 1);
+      const h = replay.history[i];
+      caption.textContent = `Epoch ${epoch} of ${replay.epochs[replay.epochs.length - 1]}: test −ELBO ${h.neg_elbo.toFixed(1)} = ` +
+        `reconstruction ${(-h.reconstruction).toFixed(1)} + KL ${h.kl.toFixed(1)} nats. Manifold as decoded after epoch ${replay.manifold_epochs[j]}.`;
+      painted("training", key);
+    };
+    view.paint("load");
+  };
+
+  /* The play button: through the epochs, four a second, from the first (or on from where it was
+     paused); pressed while playing, it pauses. */
+  VAEPage.play = async () => {
+    if (training.timer) { clearInterval(training.timer); training.timer = null; return; }
+    const replay = await replayOf(VAEPage.model);
+    if (!replay) return;
+    const last = () => replay.epochs[replay.epochs.length - 1];
+    if (training.epoch >= last()) training.epoch = 0;
+    training.timer = setInterval(() => {
+      if (training.epoch >= last()) { clearInterval(training.timer); training.timer = null; return; }
+      training.epoch += 1;
+      if (VAEPage.views.training) VAEPage.views.training.paint("play");
+      pick("training", [training.epoch]);
+    }, 250);
+  };
+
   /* The pickers' values (test digit indices, or null) outline their thumbnails, lettered as the view's props say. */
   function marks(view, indices) {
     return indices.map((index, k) => [index, view.letters[k]]).filter(([index]) => typeof index === "number");
@@ -808,7 +906,7 @@
   };
 
   const CONTROLLER = { explorer_map: "explorer", explorer_digit: "explorer", grid: "grid", grid_map: "grid",
-    samples: "samples", samples_map: "samples", interp: "interp", interp_map: "interp" };
+    samples: "samples", samples_map: "samples", interp: "interp", interp_map: "interp", training: "training" };
   const started = {};
 
   /* A controller's state from its controls' values, as the Gradio listeners pass them. */
@@ -827,6 +925,7 @@
       const [a1, a2, b1, b2, steps] = values;
       Object.assign(interp, { a: [a1, a2], b: [b1, b2], steps: clamp(Math.round(steps) || 2, 2, 30) });
     }
+    if (name === "training") training.epoch = Math.max(1, Math.round(values[0]) || 1);
   }
 
   /* Called by js_on_load of each view's gr.HTML; props.start holds its controls' first values. */
@@ -865,7 +964,7 @@
       if (views.grid) views.grid.set(grid.state, key);
       if (views.grid_map) views.grid_map.paint(key);
     }
-    for (const v of { samples: ["samples", "samples_map"], interp: ["interp", "interp_map"] }[name] || [])
+    for (const v of { samples: ["samples", "samples_map"], interp: ["interp", "interp_map"], training: ["training"] }[name] || [])
       if (views[v]) views[v].paint(key);
     return values;
   };
@@ -874,7 +973,7 @@
      it; Gradio's input and change events (typed values, resets, values set by listeners) come after
      and find nothing new. Without the sliders' markup this finds nothing, and Gradio's events alone do it. */
   const SLIDERS = { explorer: ["z1", "z2"], grid: ["grid_z1", "grid_z2", "grid_span", "grid_n"], samples: ["samples_n"],
-    interp: ["interp_a1", "interp_a2", "interp_b1", "interp_b2", "interp_steps"] };
+    interp: ["interp_a1", "interp_a2", "interp_b1", "interp_b2", "interp_steps"], training: ["train_epoch"] };
   document.addEventListener("input", (e) => {
     if (!(e.target instanceof HTMLInputElement) || e.target.type !== "range") return;
     for (const [name, ids] of Object.entries(SLIDERS)) {
