@@ -70,13 +70,15 @@ gradio_adjustments.serve_assets(h.ASSET_FOLDER)  # the folder of the page's own 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=h.warm_up) as demo:
     demo.example_file = h.ASSETS["example"]
     gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")
-    with gr.Row(equal_height=True):
-        model = gr.Radio([(text.MODEL_LABELS[name], name) for name in h.MODELS], value=h.DEFAULT_MODEL, elem_id="model",
-                         label="Model: the same networks, trained with the KL term weighed β (every tab shows the one picked)", scale=4)
-        reset_view = gr.Button("↺ Reset the views", size="sm", scale=0, min_width=160, elem_id="reset_view")
-    model_words = gr.Markdown(h.model_words(h.DEFAULT_MODEL)[0], elem_id="model_words", latex_delimiters=text.LATEX)
-    with gr.Accordion("The three models side by side (python -m vae.evaluate)", open=False):
-        gr.Markdown(text.models_table({name: m.facts for name, m in h.MODELS.items()}), latex_delimiters=text.LATEX)
+    with gr.Row():
+        with gr.Column(scale=2, min_width=280):
+            model = gr.Radio([(text.MODEL_LABELS[name], name) for name in h.MODELS], value=h.DEFAULT_MODEL, elem_id="model",
+                             label="Model (every tab shows it)")
+            reset_view = gr.Button("↺ Reset the views", size="sm", elem_id="reset_view")
+        with gr.Column(scale=5):
+            model_words = gr.Markdown(h.model_words(h.DEFAULT_MODEL)[0], elem_id="model_words", latex_delimiters=text.LATEX)
+            with gr.Accordion("The three models side by side (python -m vae.evaluate)", open=False):
+                gr.Markdown(text.models_table({name: m.facts for name, m in h.MODELS.items()}), latex_delimiters=text.LATEX)
     view("mode", '<div class="vae-mode" role="status"></div>')
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)

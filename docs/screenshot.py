@@ -27,7 +27,6 @@ from bench.app_latency import digit_photo  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-TABS = ["Explorer", "Reconstruct", "Manifold", "Sample & interpolate", "ELBO anatomy"]
 
 
 def serve_app() -> str:
@@ -104,6 +103,15 @@ def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Imag
         loaded("elbo_map")
         to_the_tab()
         shots["ELBO anatomy"] = page.screenshot()
+
+        page.get_by_role("tab", name="Training", exact=True).click()
+        drawn("training", None)
+        epoch = page.locator("#train_epoch input[type=number]")
+        epoch.fill("10")
+        epoch.press("Enter")
+        page.wait_for_function("() => document.querySelector('#training .vae-caption').innerText.startsWith('Epoch 10 ')")
+        to_the_tab()
+        shots["Training"] = page.screenshot()
         browser.close()
     return {tab: Image.open(io.BytesIO(png)).convert("RGB") for tab, png in shots.items()}
 

@@ -372,20 +372,18 @@ _api_words: str | None = "not checked yet"
 
 # ---------------------------------------------------------------- 7. optional inputs at the end of an endpoint
 
-_optional: set[int] = set()  # the ids of the components `optional` marked
-
-
 def optional(component: gr.components.Component) -> gr.components.Component:
     """Mark an endpoint's input as one that an API call may leave out (the last ones only): it then
-    takes the component's value."""
-    _optional.add(component._id)
+    takes the component's value. The mark is on the component itself, so that it holds for the
+    Blocks Gradio's reload mode keeps serving, whose class comes from an earlier import of this module."""
+    component.explorer_optional = True
     return component
 
 
 def with_optional(components: list, given: int) -> list:
     """The values of the inputs after the first `given` of an endpoint, if all of them are optional; else nothing."""
     missing = components[given:]
-    return [c.value for c in missing] if all(c._id in _optional for c in missing) else []
+    return [c.value for c in missing] if all(getattr(c, "explorer_optional", False) for c in missing) else []
 
 
 def optional_inputs() -> str | None:

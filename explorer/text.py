@@ -60,10 +60,6 @@ def model_text(name: str, facts: dict) -> str:
     if missing:
         named = ", ".join(missing[:-1]) + " or " + missing[-1] if len(missing) > 1 else missing[0]
         legible += f" Among {sum(digits):,} prior samples it finds no {named}."
-    numbers = (f"Test digits: reconstruction {facts['reconstruction_nll']:.1f} nats, KL {facts['kl']:.1f} nats, "
-               f"exact $-\\log p_\\theta(x)$ {facts['neg_log_px']:.1f} nats; 99% of the codes lie within "
-               f"{facts['radius']:.1f} of the origin, and $q_\\phi(z \\mid x)$ is typically {facts['sigma']:.2g} wide. "
-               f"Networks of {facts['depth']} hidden layers of {facts['hidden']} units, trained for {facts['epochs']} epochs.")
     if name == "beta0":
         words = ("**β = 0: the reconstruction term alone**, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z)$, "
                  "with the seed's regularization term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$ taken away. Nothing pulls "
@@ -84,7 +80,7 @@ def model_text(name: str, facts: dict) -> str:
                  "the code tells about a digit now costs several, so the encoder tells less: $q_\\phi(z \\mid x)$ stays wide "
                  "and near the prior, neighbouring classes merge on the map, and the decoder, unsure which digit it was given, "
                  "draws blurry averages. Smooth everywhere, but the reconstructions are worse.")
-    return f"{words} {legible} {numbers}"
+    return f"{words} {legible}"
 
 
 def models_table(facts: dict[str, dict]) -> str:
@@ -95,7 +91,10 @@ def models_table(facts: dict[str, dict]) -> str:
             ("KL $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$", lambda f: f"{f['kl']:.2f}"),
             ("exact $-\\log p_\\theta(x)$ (quadrature)", lambda f: f"{f['neg_log_px']:.2f}"),
             ("classifier's mean confidence on 2,000 prior samples", lambda f: f"{f['prior_confidence']:.1%}"),
-            ("prior mass decoding to a digit it is ≥ 90% sure of", lambda f: f"{f['prior_mass_confident']:.1%}")]
+            ("prior mass decoding to a digit it is ≥ 90% sure of", lambda f: f"{f['prior_mass_confident']:.1%}"),
+            ("99% of the test digits' codes lie within", lambda f: f"\\|z\\| = {f['radius']:.1f}"),
+            ("typical width σ of $q_\\phi(z \\mid x)$", lambda f: f"{f['sigma']:.2g}"),
+            ("networks: hidden layers × units, epochs", lambda f: f"{f['depth']} × {f['hidden']}, {f['epochs']}")]
     head = "| | " + " | ".join(MODEL_LABELS[name] for name in facts) + " |\n|---|" + "---:|" * len(facts) + "\n"
     return head + "\n".join(f"| {label} | " + " | ".join(cell(f) for f in facts.values()) + " |" for label, cell in rows)
 
@@ -139,7 +138,7 @@ def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
         "$D_{KL}(p_\\theta(z \\mid x) \\,\\|\\, q_\\phi(z \\mid x))$, computed from the exact posterior: that direction "
         "makes $q_\\phi$ cover every mode, so the ELBO is a few nats looser and IWAE comes close to "
         f"$\\log p_\\theta(x)$: {iwae_gap:.2f} nats below it on average over the 10,000 test digits with K = {K}. "
-        "Not for every digit: where the encoder still sits beside the posterior's mass (test digit #8 is one), "
+        "Not for every digit: where the encoder still sits beside the posterior's mass (test digit #35 is one), "
         "the amortization gap is tens of nats and no $K$ closes it.")
     else:
         reading += f"For this model IWAE with K = {K} is {iwae_gap:.2f} nats below $\\log p_\\theta(x)$ on average over the 10,000 test digits."

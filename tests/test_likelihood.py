@@ -314,11 +314,11 @@ def test_a_stricter_tolerance_changes_nothing_that_matters(trained):
 
 
 @needs_mnist
-@pytest.mark.parametrize("index", [0, 122])
+@pytest.mark.parametrize("index", [0, 33])
 def test_best_gaussian_on_the_trained_model(trained, index):
     """ELBO(q*) = log p(x) - KL(q* || p(z|x)) from the grid agrees with a 20,000-sample Monte-Carlo
     ELBO of q*. Test digit 0's encoder is within two nats of q* (the refitted q is wider than q*,
-    the price of covering every mode); digit 122's spans two modes of the posterior, so its ELBO is
+    the price of covering every mode); digit 33's spans two modes of the posterior, so its ELBO is
     ~100 nats below ELBO(q*) and nearly all of its gap is amortization, but importance sampling from
     it still finds log p(x)."""
     model, x, log_px, iwae = trained

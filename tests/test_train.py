@@ -19,6 +19,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from vae import fit_encoder, train
+from vae.classifier import legibility, load_classifier
 from vae.data import load_mnist, mnist_available
 from vae.likelihood import posterior_moments
 from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, dequantize, elbo, forward_kl, iwae_bound, load_checkpoint,
@@ -471,6 +472,23 @@ def test_the_readme_commands_made_every_committed_model():
         line = next(line for line in lines if line.endswith(f"--out {out}"))
         assert [without_out(c) for c in line.split(" && ")] == [without_out(c) for c in stored], out
         assert replay_path(path).is_file() and (path.parent / "metrics.json").is_file()
+
+
+def test_the_contrast_models_show_what_the_kl_term_does():
+    """vae.evaluate's figures for the three committed models: without the KL term q(z|x) strays far from the
+    prior and the prior's samples are less legible; weighed 5, the KL is smaller and the reconstruction
+    worse. The legibility figures are those of these very checkpoints."""
+    metrics = {out: json.loads((path.parent / "metrics.json").read_text()) for out, path in COMMITTED.items()}
+    beta0, beta1, beta5 = (metrics[f"checkpoints/{name}vae.pt"] for name in ("beta0/", "", "beta5/"))
+    assert beta0["prior_mass_confident"] < beta1["prior_mass_confident"] - 0.15
+    assert beta0["prior_confidence"] < beta1["prior_confidence"] - 0.05
+    assert beta0["kl"] > 10 * beta1["kl"] and beta0["neg_log_px"] > beta1["neg_log_px"] + 10
+    assert beta5["kl"] < beta1["kl"] and beta5["reconstruction_nll"] > beta1["reconstruction_nll"] + 5
+    classifier = load_classifier()
+    for out, path in COMMITTED.items():
+        measured = legibility(load_model(path), classifier)
+        assert measured["prior_digits"] == metrics[out]["prior_digits"], out
+        assert measured["prior_mass_confident"] == pytest.approx(metrics[out]["prior_mass_confident"], abs=1e-6), out
 
 
 # --- the committed model on the real MNIST --------------------------------------------------
