@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAGIC = b"VAEP"
@@ -123,12 +122,11 @@ def write_asset(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
     return path
 
 
-def write_assets(folder: Path, checkpoint_path: Path, check: dict, mu: np.ndarray, labels: np.ndarray,
+def write_assets(folder: Path, checkpoint: dict, check: dict, mu: np.ndarray, labels: np.ndarray,
                  images: np.ndarray, replay: dict) -> dict[str, Path]:
-    """Write the page's files for a checkpoint (see decoder_pack for `check`), the map's points (see
-    points_pack) and its training replay (as vae.replay.save_replay wrote it); {"decoder", "points",
-    "replay"} -> path."""
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    """Write the page's files for a loaded checkpoint file (see decoder_pack for it and `check`), the map's
+    points (see points_pack) and its training replay (as vae.replay.save_replay wrote it); {"decoder",
+    "points", "replay"} -> path."""
     return {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
             "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images)),
             "replay": write_asset(folder, "replay", ".bin", replay_pack(replay))}

@@ -32,7 +32,7 @@ from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
                             log_marginal_quadrature, true_posterior)
-from vae.model import VAE, load_model
+from vae.model import VAE, load_checkpoint
 from vae.replay import replay_path
 from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_image
 
@@ -88,15 +88,14 @@ class Committed(NamedTuple):
 
 
 def load_committed(name: str, folder: Path) -> Committed:
-    model = load_model(folder / "vae.pt")
+    model, checkpoint = load_checkpoint(folder / "vae.pt")
     latents = torch.load(folder / "test_latents.pt", map_location="cpu", weights_only=True)
     mu = latents["mu"].double().numpy()
     base_map = draw.to_palette(draw.render_map(MAP, mu, test_labels))
     check = {"z": _CHECK_Z, "pixels": latent.decode_images(model, _CHECK_Z).reshape(len(_CHECK_Z), -1).tolist()}
     replay = torch.load(replay_path(folder / "vae.pt"), map_location="cpu", weights_only=True)
-    files = assets.write_assets(ASSET_FOLDER, folder / "vae.pt", check, mu, test_labels, test_images, replay)
+    files = assets.write_assets(ASSET_FOLDER, checkpoint, check, mu, test_labels, test_images, replay)
     files["map"] = assets.write_asset(ASSET_FOLDER, "map", ".png", draw.png_bytes(base_map))  # the Reconstruct tab's empty map
-    checkpoint = torch.load(folder / "vae.pt", map_location="cpu", weights_only=True)
     facts = {**json.loads((folder / "metrics.json").read_text()), **checkpoint["config"],
              "beta": checkpoint["meta"].get("beta", 1.0), "epochs": checkpoint["meta"]["epochs"],
              "sigma": latents["logvar"].mul(0.5).exp().median().item(),

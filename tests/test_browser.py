@@ -72,10 +72,15 @@ def paints(page) -> int:
 
 def canvas(page, elem_id: str) -> np.ndarray:
     """The grey levels of the canvas in #elem_id, as drawn (height x width)."""
-    width, height, data = page.evaluate("""(id) => {
-        const c = document.querySelector(`#${id} canvas`), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return canvas_at(page, f"#{elem_id} canvas")
+
+
+def canvas_at(page, selector: str) -> np.ndarray:
+    """The grey levels of the canvas `selector` (the first, where a view has several), as drawn (height x width)."""
+    width, height, data = page.evaluate("""(sel) => {
+        const c = document.querySelector(sel), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let s = ''; for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i]);
-        return [c.width, c.height, btoa(s)]; }""", elem_id)
+        return [c.width, c.height, btoa(s)]; }""", selector)
     return np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(height, width)
 
 
@@ -715,15 +720,6 @@ def test_the_thumbnails_are_picked_from_the_keyboard_too(page):
     assert sheet.get_attribute("aria-label") == f"test digit #22 (a {h.test_labels[22]}): Enter picks it"
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #22 ')")
-
-
-def canvas_at(page, selector: str) -> np.ndarray:
-    """The grey levels of the canvas `selector` (when a view has several), as drawn (height x width)."""
-    width, height, data = page.evaluate("""(sel) => {
-        const c = document.querySelector(sel), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let s = ''; for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i]);
-        return [c.width, c.height, btoa(s)]; }""", selector)
-    return np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(height, width)
 
 
 def pick_model(page, name: str) -> int:
