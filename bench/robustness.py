@@ -15,7 +15,11 @@ Two judges name the digit a reconstruction shows: a 5-nearest-neighbour classifi
 60,000 MNIST training images (pixel space), and a small CNN (bench/classifier.py, trained by
 that script; skipped with a note where bench/classifier.pt is missing). For each category
 and judge: "same", the share whose reconstruction shows the same digit as the clean original's
-reconstruction (the goal: >= 90%), and "true", the share that shows the digit's true label.
+reconstruction (the goal: >= 90%); "true", the share that shows the digit's true label; and "kept",
+of the digits whose clean reconstruction shows the true label, the share whose picture's still does.
+"same" also counts against a picture every clean reconstruction that is wrong (12% of them) and that
+the picture's gets right or wrong differently; "kept" asks only whether a picture loses a digit the
+VAE reads correctly from MNIST.
 """
 import argparse
 import io
@@ -380,9 +384,10 @@ def knn_classify(points: torch.Tensor, ref_points: torch.Tensor, ref_labels: tor
 def measure(model: torch.nn.Module, digits: torch.Tensor, labels: torch.Tensor, train_images: torch.Tensor,
             train_labels: torch.Tensor, classifier: torch.nn.Module | None = None, categories: list[str] | None = None,
             seed: int = 0, progress: Callable[[str, dict], None] | None = None) -> dict[str, dict[str, float]]:
-    """For each category: {"same_knn", "true_knn"[, "same_cnn", "true_cnn"], "ms"} over pictures made
-    from `digits` [N, 1, 28, 28] in [0, 1]; "same" is the share whose reconstruction shows the same
-    digit as the clean original's, "true" the share that shows the label, "ms" the mean time of
+    """For each category: {"same_knn", "true_knn", "kept_knn"[, the same for "cnn"], "ms"} over pictures
+    made from `digits` [N, 1, 28, 28] in [0, 1]; "same" is the share whose reconstruction shows the same
+    digit as the clean original's, "true" the share that shows the label, "kept" the share that shows
+    the label among the digits whose clean reconstruction does, "ms" the mean time of
     open_image + prepare_image, "refused" the share prepare_image refused (counted as not the same).
     Also "clean": the clean reconstructions' "true" shares. progress(category, its row) follows each category."""
     judges = {"knn": lambda x: knn_classify(x, train_images, train_labels, PIXEL_K)}
@@ -412,6 +417,8 @@ def measure(model: torch.nn.Module, digits: torch.Tensor, labels: torch.Tensor, 
         for j in judges:
             results[name][f"same_{j}"] = (shown[j] == clean[j]).float().mean().item()
             results[name][f"true_{j}"] = (shown[j] == labels).float().mean().item()
+            read = clean[j] == labels
+            results[name][f"kept_{j}"] = (shown[j][read] == labels[read]).float().mean().item()
         if progress:
             progress(name, results[name])
     return results
@@ -439,10 +446,10 @@ def main() -> None:
     judges = ["knn"] + (["cnn"] if classifier is not None else [])
     print(f"{args.n} MNIST test digits per category (seed {args.seed}); judges: {PIXEL_K}-NN over the training "
           f"images{', the CNN of bench/classifier.py' if classifier is not None else ''}")
-    print(f"{'category':16s}" + "".join(f"  same ({j})  true ({j})" for j in judges) + "  refused  ms/picture")
+    print(f"{'category':16s}" + "".join(f"  same ({j})  true ({j})  kept ({j})" for j in judges) + "  refused  ms/picture")
 
     def row(name: str, r: dict) -> None:
-        cells = "".join(f"  {r[f'same_{j}']:9.1%}  {r[f'true_{j}']:9.1%}" for j in judges)
+        cells = "".join(f"  {r[f'same_{j}']:9.1%}  {r[f'true_{j}']:9.1%}  {r[f'kept_{j}']:9.1%}" for j in judges)
         print(f"{name:16s}{cells}  {r['refused']:7.1%}  {r['ms']:9.1f}", flush=True)
 
     r = measure(load_model(args.checkpoint), images[pick], labels[pick], train_images, train_labels, classifier,
