@@ -100,6 +100,7 @@ def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Imag
         page.get_by_role("tab", name="ELBO anatomy", exact=True).click()
         page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
                                " return t.includes('ELBO') && !t.includes('Computing'); }")
+        page.locator("#elbo_map").scroll_into_view_if_needed()  # it loads lazily: on a phone, once scrolled to
         loaded("elbo_map")
         to_the_tab()
         shots["ELBO anatomy"] = page.screenshot()
