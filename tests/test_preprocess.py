@@ -437,6 +437,17 @@ def test_specks_and_a_stray_mark_far_from_the_digit_are_dropped():
     assert close(x, REFERENCE, 0.01) and notes == []
 
 
+def test_a_dot_in_the_open_corner_of_the_digit_is_dropped():
+    """A dot in the 7's open corner (inside its bounding box, under its bar, a sixth of its height from its
+    stroke) is as far from the digit as it looks: it goes, and the digit comes out as if it were not there,
+    though the dot holds 4% of the digit's ink and sits at its box's edge."""
+    image = seven()
+    ImageDraw.Draw(image).ellipse([62 - 7, 187 - 7, 62 + 7, 187 + 7], fill=20)
+    notes = []
+    x = prepare_image(image, notes)
+    assert close(x, REFERENCE, 0.002) and notes == []
+
+
 def test_two_digits_are_said_and_the_larger_one_is_used():
     image = Image.new("L", (600, 240), 235)
     image.paste(seven(), (0, 0))

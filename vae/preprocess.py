@@ -52,7 +52,8 @@ WIDTH_SCALE = 80
 MNIST_WIDTH, MNIST_WIDTH_RANGE = 9.65, (5.46, 18.25)
 # A digit smaller than this (pixels, its longer side) is enlarged from very little: said in the notes.
 TINY = 12
-# A separate mark is dropped when it is this far from the largest one (in the largest one's sizes)...
+# A separate mark is dropped when its nearest pixel is this far from the largest one's strokes (in the
+# largest one's sizes)...
 FAR = 0.12
 # ...or holds less than this share of the largest one's ink wherever it is.
 SPECK = 0.03
@@ -327,22 +328,30 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
 def keep_the_digit(ink: np.ndarray, notes: list[str]) -> np.ndarray:
     """The ink of the digit alone. Strokes within a few pixels of each other form one mark (a
     pencil's broken line, a speck's faint halo); of the marks, the one holding the most ink is kept,
-    with those near it (within FAR of its size) unless they are specks (under SPECK of its ink), and
-    everything else becomes paper. A dropped mark holding half as much ink as the kept one or more
-    makes the picture doubtful: said in `notes`."""
+    with those whose nearest pixel lies within FAR of its size from its strokes unless they are specks
+    (under SPECK of its ink), and everything else becomes paper. Distances are to the strokes, not to
+    their bounding box: a dot beside a 1 or inside the curve of a 5 is as far from the digit as it
+    looks. A dropped mark holding half as much ink as the kept one or more makes the picture
+    doubtful: said in `notes`."""
     reach = max(2, round(0.01 * max(ink.shape)))
     marks, count = ndimage.label(ndimage.binary_dilation(ink > 0.25, iterations=reach), structure=np.ones((3, 3)))
     if count == 0:
         return ink
+    if count == 1:  # one mark: only the faint ink apart from it goes
+        return np.where(marks > 0, ink, 0.0)
     mass = ndimage.sum_labels(ink, marks, index=np.arange(1, count + 1))
     boxes = ndimage.find_objects(marks)
     main = int(np.argmax(mass))
-    top, left, bottom, right = boxes[main][0].start, boxes[main][1].start, boxes[main][0].stop, boxes[main][1].stop
-    near = FAR * max(bottom - top, right - left)
-    keep = np.zeros(count + 1, dtype=bool)
-    for i, (rows, cols) in enumerate(boxes):
-        gap = max(top - rows.stop, rows.start - bottom, left - cols.stop, cols.start - right, 0)
-        keep[i + 1] = i == main or (gap <= near and mass[i] >= SPECK * mass[main])
+    rows, cols = boxes[main]
+    near = FAR * max(rows.stop - rows.start, cols.stop - cols.start)
+    # Only marks within `near` of the digit's box can be within `near` of its strokes: measure there.
+    pad = int(np.ceil(near)) + 1
+    around = (slice(max(rows.start - pad, 0), rows.stop + pad), slice(max(cols.start - pad, 0), cols.stop + pad))
+    distance = ndimage.distance_transform_edt(marks[around] != main + 1)
+    closest = ndimage.minimum(distance, marks[around], index=np.arange(1, count + 1))
+    closest = np.where(np.isin(np.arange(1, count + 1), marks[around]), closest, np.inf)
+    keep = np.concatenate([[False], (closest <= near) & (mass >= SPECK * mass[main])])
+    keep[main + 1] = True
     rivals = int(np.count_nonzero(~keep[1:] & (mass >= 0.5 * mass[main])))
     if rivals:
         notes.append(f"{rivals + 1} separate marks of a similar size found; used the largest.")
