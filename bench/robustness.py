@@ -399,7 +399,8 @@ def measure(model: torch.nn.Module, digits: torch.Tensor, labels: torch.Tensor, 
         return {name: judge(shown) for name, judge in judges.items()}
 
     clean = named(digits)
-    results = {"clean": {f"true_{j}": (clean[j] == labels).float().mean().item() for j in judges}}
+    read = {j: clean[j] == labels for j in judges}  # the digits each judge finds right in the clean reconstructions
+    results = {"clean": {f"true_{j}": read[j].float().mean().item() for j in judges}}
     for name in categories or list(CATEGORIES):
         rng = np.random.default_rng([seed, sum(map(ord, name))])
         files = [CATEGORIES[name](d[0].numpy(), rng) for d in digits]
@@ -417,8 +418,7 @@ def measure(model: torch.nn.Module, digits: torch.Tensor, labels: torch.Tensor, 
         for j in judges:
             results[name][f"same_{j}"] = (shown[j] == clean[j]).float().mean().item()
             results[name][f"true_{j}"] = (shown[j] == labels).float().mean().item()
-            read = clean[j] == labels
-            results[name][f"kept_{j}"] = (shown[j][read] == labels[read]).float().mean().item()
+            results[name][f"kept_{j}"] = (shown[j][read[j]] == labels[read[j]]).float().mean().item()
         if progress:
             progress(name, results[name])
     return results

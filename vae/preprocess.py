@@ -337,7 +337,7 @@ def keep_the_digit(ink: np.ndarray, notes: list[str]) -> np.ndarray:
     marks, count = ndimage.label(ndimage.binary_dilation(ink > 0.25, iterations=reach), structure=np.ones((3, 3)))
     if count == 0:
         return ink
-    if count == 1:  # one mark: only the faint ink apart from it goes
+    if count == 1:  # no other mark to measure against: only the faint ink apart from this one goes
         return np.where(marks > 0, ink, 0.0)
     mass = ndimage.sum_labels(ink, marks, index=np.arange(1, count + 1))
     boxes = ndimage.find_objects(marks)
