@@ -9,7 +9,8 @@ coloured, lined and squared paper, in coloured ink, under shadows, with specks a
 touching the edge, turned and seen at an angle, as a 12-megapixel phone photo stored sideways
 with an EXIF orientation, as a 320x240 webcam frame, and drawn on a transparent canvas with the
 drawing pad's thinnest and widest pens. Each picture goes through vae.preprocess (open_image on
-the file's bytes, prepare_image) and the VAE (encode, decode the posterior mean).
+the file's bytes, prepare_image) and the VAE as the app's reconstruction does: encode, then decode
+at the most probable z near q(z|x) (vae.likelihood.posterior_mode).
 
 Two judges name the digit a reconstruction shows: a 5-nearest-neighbour classifier over the
 60,000 MNIST training images (pixel space), and a small CNN (bench/classifier.py, trained by
@@ -17,7 +18,7 @@ that script; skipped with a note where bench/classifier.pt is missing). For each
 and judge: "same", the share whose reconstruction shows the same digit as the clean original's
 reconstruction (the goal: >= 90%); "true", the share that shows the digit's true label; and "kept",
 of the digits whose clean reconstruction shows the true label, the share whose picture's still does.
-"same" also counts against a picture every clean reconstruction that is wrong (12% of them) and that
+"same" also counts against a picture every clean reconstruction that is wrong (10% of them) and that
 the picture's gets right or wrong differently; "kept" asks only whether a picture loses a digit the
 VAE reads correctly from MNIST.
 """
@@ -33,6 +34,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from vae.data import load_mnist
+from vae.likelihood import posterior_mode
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image, skeleton
 
@@ -395,7 +397,7 @@ def measure(model: torch.nn.Module, digits: torch.Tensor, labels: torch.Tensor, 
         judges["cnn"] = lambda x: classifier(x).argmax(1)
 
     def named(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        shown = model.decode(model.encode(x)[0])
+        shown = model.decode(posterior_mode(model, x))
         return {name: judge(shown) for name, judge in judges.items()}
 
     clean = named(digits)

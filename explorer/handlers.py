@@ -31,7 +31,7 @@ from explorer import text
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
-                            log_marginal_quadrature, true_posterior)
+                            log_marginal_quadrature, posterior_mode, true_posterior)
 from vae.model import VAE, load_checkpoint
 from vae.replay import replay_path
 from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_image
@@ -224,9 +224,11 @@ def decode(z1: float, z2: float, model: str = DEFAULT_MODEL) -> np.ndarray:
 
 
 def reconstruction_of(pixels: np.ndarray, m: Committed = DEFAULT) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(the digit as the model sees it, its reconstruction decoded from the posterior mean, q(z|x)), pictures enlarged."""
-    post = posterior_of(pixels, m)
-    recon = latent.decode_images(m.display, [post["mu"]])[0]
+    """(the digit as the model sees it, its reconstruction, q(z|x) with "mode"), pictures enlarged. The
+    reconstruction is decoded at "mode", the most probable z near q(z|x) (vae.likelihood.posterior_mode)."""
+    mode = posterior_mode(m.model, latent.from_uint8(pixels))[0].double().numpy()
+    post = {**posterior_of(pixels, m), "mode": mode.round(4).tolist()}
+    recon = latent.decode_images(m.display, [post["mode"]])[0]
     return digit_image(pixels), digit_image(recon), post
 
 
@@ -239,8 +241,8 @@ def reconstruct(image: str, model: str = DEFAULT_MODEL) -> tuple[np.ndarray, np.
         model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
     Returns:
         the digit as the model sees it: 28 x 28, centred, white on black, enlarged 4x, PNG
-        its reconstruction, decoded from the mean of q(z|x), enlarged 4x, PNG
-        q(z|x) = N(mu, diag sigma^2) as {"mu": [z1, z2], "sigma": [s1, s2]}, with "note" when the picture is doubtful
+        its reconstruction, decoded at the most probable z near q(z|x), enlarged 4x, PNG
+        q(z|x) = N(mu, diag sigma^2) and that z as {"mu": [z1, z2], "sigma": [s1, s2], "mode": [z1, z2]}, with "note" when the picture is doubtful
     """
     m, notes = committed(model), []
     prepared, recon, post = reconstruction_of(uploaded_pixels(image, notes), m)
@@ -248,13 +250,13 @@ def reconstruct(image: str, model: str = DEFAULT_MODEL) -> tuple[np.ndarray, np.
 
 
 def posterior_map(post: dict | None, m: Committed = DEFAULT) -> Image.Image:
-    """The model's latent map with q(z|x)'s 1- and 2-sigma ellipses."""
+    """The model's latent map with the reconstruction's z marked and q(z|x)'s 1- and 2-sigma ellipses."""
     if not post:
         return m.base_map
     mu, sigma = np.array(post["mu"]), np.array(post["sigma"])
 
     def overlay(image):
-        draw.draw_marker(image, MAP, mu, radius=10)  # the rings are often only a few pixels wide
+        draw.draw_marker(image, MAP, np.array(post["mode"]), radius=10)  # the rings are often only a few pixels wide
         draw.draw_ellipses(image, MAP, mu, sigma)
 
     return map_with_overlay(m, overlay)
@@ -418,7 +420,7 @@ def ends_again(pick_a, pick_b, a1, a2, b1, b2, model: str):
 def endpoint_from_my_digit(post, a1, a2, b1, b2, which: str):
     if not post:
         raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
-    return move_endpoint((slider_value(post["mu"][0]), slider_value(post["mu"][1])), a1, a2, b1, b2, which)
+    return move_endpoint((slider_value(post["mode"][0]), slider_value(post["mode"][1])), a1, a2, b1, b2, which)
 
 
 # ---------------------------------------------------------------- ELBO anatomy

@@ -70,11 +70,14 @@ def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
     assert small.max() == 255 and small[0].max() == 0
     ys, xs = np.nonzero(small > 128)
     assert abs(xs.mean() - 14) < 2 and abs(ys.mean() - 14) < 2
-    assert set(post) == {"mu", "sigma"} and len(post["mu"]) == len(post["sigma"]) == 2
+    assert set(post) == {"mu", "sigma", "mode"} and len(post["mu"]) == len(post["sigma"]) == len(post["mode"]) == 2
     assert all(s > 0 for s in post["sigma"])
     x = torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
-    mu, _ = latent.posterior(h.DEFAULT.model, x)
+    mu, sigma = latent.posterior(h.DEFAULT.model, x)
     np.testing.assert_allclose(post["mu"], mu, atol=0.05)
+    # the reconstruction is decoded at the mode, which lies within 3 sigma of q(z|x) (and a grid cell)
+    assert (np.abs(np.array(post["mode"]) - post["mu"]) <= 3.2 * np.array(post["sigma"])).all()
+    np.testing.assert_array_equal(recon, h.decode(*post["mode"]))
 
 
 def test_transparent_upload_keeps_its_strokes(tmp_path):
@@ -109,8 +112,9 @@ def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
     assert h.reconstruct_drawing(png_data_url(canvas))[:3] == (None, None, "")
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
     prepared, recon, shown, image, pixels, post = h.reconstruct_drawing(png_data_url(canvas))
-    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == h.posterior_of(pixels)
+    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == h.reconstruction_of(pixels)[2]
     assert f"({post['mu'][0]:.3f}, {post['mu'][1]:.3f})" in shown and f"({post['sigma'][0]:.4f}, {post['sigma'][1]:.4f})" in shown
+    assert f"({post['mode'][0]:.3f}, {post['mode'][1]:.3f})" in shown
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
     assert image.size == h.DEFAULT.base_map.size
 
@@ -161,7 +165,7 @@ def test_interpolation_endpoints_from_test_digits_and_my_digit():
     a1, a2, b1, b2, pick_a, pick_b = h.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, "A")
     assert (a1, a2) == h.test_digit_mu(5) and (b1, b2) == (1.0, 1.0)
     assert pick_a == 5 and is_skip(pick_b)
-    mine = h.endpoint_from_my_digit({"mu": [1.234, -0.5], "sigma": [0.1, 0.1]}, 0.0, 0.0, 1.0, 1.0, "B")
+    mine = h.endpoint_from_my_digit({"mu": [1.2, -0.4], "sigma": [0.1, 0.1], "mode": [1.234, -0.5]}, 0.0, 0.0, 1.0, 1.0, "B")
     assert mine[:4] == (0.0, 0.0, 1.23, -0.5) and is_skip(mine[4]) and mine[5] is None, "B is no longer a test digit"
     with pytest.raises(gr.Error, match="Reconstruct tab"):
         h.endpoint_from_my_digit(None, 0, 0, 1, 1, "A")
