@@ -22,7 +22,7 @@ RECONSTRUCT = (
     "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
     "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded at the "
     "most probable $z$ near it: the peak of the true posterior $p_\\theta(z \\mid x)$ within 3σ of $\\mu$, found on a grid. "
-    "The encoder is one network for every digit and was refitted to cover all of $p_\\theta(z \\mid x)$ "
+    "An encoder is one network for every digit, and the VAE's was refitted to cover all of $p_\\theta(z \\mid x)$ "
     "(the ELBO tab shows both), so $\\mu$ is close to that peak but not on it, and the decoder can draw a "
     "different digit there. The map marks the peak; the small rings inside the marker are 1σ and 2σ of $q$ — "
     "the encoder is usually very sure, so they are tiny (the ELBO tab zooms in)."
@@ -161,7 +161,7 @@ def posterior_text(post: dict | None, note: str = "") -> str:
     (m1, m2), (s1, s2), (z1, z2) = post["mu"], post["sigma"], post["mode"]
     said = f"**Note:** {note}\n\n" if note else ""
     return said + (f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = ({s1:.4f}, {s2:.4f}). "
-                   f"Reconstruction decoded at $z$ = ({z1:.3f}, {z2:.3f}), where $p_\\theta(z \\mid x)$ peaks.")
+                   f"Decoded at the peak $z$ = ({z1:.3f}, {z2:.3f}).")
 
 
 def nats(value: float) -> str:
