@@ -25,7 +25,7 @@ RECONSTRUCT = (
     "An encoder is one network for every digit, and the VAE's was refitted to cover all of $p_\\theta(z \\mid x)$ "
     "(the ELBO tab shows both), so $\\mu$ is close to that peak but not on it, and the decoder can draw a "
     "different digit there. The map marks the peak; the small rings inside the marker are 1σ and 2σ of $q$ — "
-    "the encoder is usually very sure, so they are tiny (the ELBO tab zooms in)."
+    "the encoder is usually very sure, so they are tiny (the ELBO tab zooms in). The API returns the peak as `mode`."
 )
 
 MANIFOLD_SPACING = (
@@ -154,14 +154,13 @@ def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
 
 
 def posterior_text(post: dict | None, note: str = "") -> str:
-    """q(z|x) as the Reconstruct tab shows it: the mean and standard deviation, and the z the reconstruction
-    is decoded at, as numbers, after what was done with a doubtful picture, if anything."""
+    """q(z|x) as the Reconstruct tab shows it: the mean and standard deviation, as numbers, after what
+    was done with a doubtful picture, if anything."""
     if not post:
         return ""
-    (m1, m2), (s1, s2), (z1, z2) = post["mu"], post["sigma"], post["mode"]
+    (m1, m2), (s1, s2) = post["mu"], post["sigma"]
     said = f"**Note:** {note}\n\n" if note else ""
-    return said + (f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = ({s1:.4f}, {s2:.4f}). "
-                   f"Decoded at the peak $z$ = ({z1:.3f}, {z2:.3f}).")
+    return said + f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = ({s1:.4f}, {s2:.4f})"
 
 
 def nats(value: float) -> str:
