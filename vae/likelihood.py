@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from vae.model import IMAGE_PIXELS, VAE, log_prior, softplus
+from vae.model import IMAGE_PIXELS, VAE, log_prior, softplus, std_dev
 
 BOUND = 7.0  # the grid covers [-7, 7]^2: the prior puts < 1e-11 of its mass outside
 COARSE_STEP = 0.1  # coarse cell size; locates posteriors down to sigma ~0.01 (see MASS_NATS)
@@ -336,7 +336,7 @@ def posterior_mode(model: VAE, x: torch.Tensor, sigmas: float = MODE_SIGMAS, siz
     best point a little. Decoding the peak gives the digit the decoder explains best."""
     x = flatten_digits(x)
     mu, logvar = model.encode(x.view(-1, 1, 28, 28))
-    half = sigmas * (0.5 * logvar).exp().double()
+    half = sigmas * std_dev(logvar).double()
 
     def square(n: int) -> torch.Tensor:  # [n * n, 2] over [-1, 1]^2
         return plane(*(torch.linspace(-1.0, 1.0, n, dtype=torch.float64),) * 2)
