@@ -9,8 +9,8 @@ coloured, lined and squared paper, in coloured ink, under shadows, with specks a
 touching the edge, turned and seen at an angle, as a 12-megapixel phone photo stored sideways
 with an EXIF orientation, as a 320x240 webcam frame, and drawn on a transparent canvas with the
 drawing pad's thinnest and widest pens. Each picture goes through vae.preprocess (open_image on
-the file's bytes, prepare_image) and the VAE as the app's reconstruction does: encode, then decode
-at the most probable z near q(z|x) (vae.likelihood.posterior_mode).
+the file's bytes, prepare_image) and the VAE as the app's reconstruction does: encode, then average
+the digits decoded around q(z|x), weighted by p(z|x) ** 0.1 (vae.likelihood.posterior_reconstruction).
 
 Two judges name the digit a reconstruction shows: a 5-nearest-neighbour classifier over the
 60,000 MNIST training images (pixel space), and a small CNN (bench/classifier.py, trained by
@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from vae.data import load_mnist
-from vae.likelihood import posterior_mode
+from vae.likelihood import posterior_reconstruction
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image, skeleton
 
@@ -397,7 +397,7 @@ def measure(model: torch.nn.Module, digits: torch.Tensor, labels: torch.Tensor, 
         judges["cnn"] = lambda x: classifier(x).argmax(1)
 
     def named(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        shown = model.decode(posterior_mode(model, x))
+        shown = posterior_reconstruction(model, x).image
         return {name: judge(shown) for name, judge in judges.items()}
 
     clean = named(digits)

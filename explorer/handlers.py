@@ -31,7 +31,7 @@ from explorer import text
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (TOL, BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid,
-                            log_marginal_quadrature, posterior_mode, true_posterior)
+                            log_marginal_quadrature, posterior_reconstruction, true_posterior)
 from vae.model import VAE, load_checkpoint
 from vae.replay import replay_path
 from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_image
@@ -225,11 +225,11 @@ def decode(z1: float, z2: float, model: str = DEFAULT_MODEL) -> np.ndarray:
 
 def reconstruction_of(pixels: np.ndarray, m: Committed = DEFAULT) -> tuple[np.ndarray, np.ndarray, dict]:
     """(the digit as the model sees it, its reconstruction, q(z|x) with "mode"), pictures enlarged. The
-    reconstruction is decoded at "mode", the most probable z near q(z|x) (vae.likelihood.posterior_mode)."""
-    mode = posterior_mode(m.model, latent.from_uint8(pixels))[0].double().numpy()
-    post = {**posterior_of(pixels, m), "mode": mode.round(4).tolist()}
-    recon = latent.decode_images(m.display, [post["mode"]])[0]
-    return digit_image(pixels), digit_image(recon), post
+    reconstruction is the decoder's digits averaged around q(z|x), weighted by the tempered posterior;
+    "mode" is the most probable z there (vae.likelihood.posterior_reconstruction)."""
+    read = posterior_reconstruction(m.model, latent.from_uint8(pixels))
+    post = {**posterior_of(pixels, m), "mode": read.mode[0].double().numpy().round(4).tolist()}
+    return digit_image(pixels), digit_image(latent.to_uint8(read.image)[0]), post
 
 
 @user_errors
@@ -241,8 +241,8 @@ def reconstruct(image: str, model: str = DEFAULT_MODEL) -> tuple[np.ndarray, np.
         model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
     Returns:
         the digit as the model sees it: 28 x 28, centred, white on black, enlarged 4x, PNG
-        its reconstruction, decoded at the most probable z near q(z|x), enlarged 4x, PNG
-        q(z|x) = N(mu, diag sigma^2) and that z as {"mu": [z1, z2], "sigma": [s1, s2], "mode": [z1, z2]}, with "note" when the picture is doubtful
+        its reconstruction: the decoder's digits averaged around q(z|x), weighted by p(z|x) ** 0.1, enlarged 4x, PNG
+        q(z|x) = N(mu, diag sigma^2) and the most probable z near it as {"mu": [z1, z2], "sigma": [s1, s2], "mode": [z1, z2]}, with "note" when the picture is doubtful
     """
     m, notes = committed(model), []
     prepared, recon, post = reconstruction_of(uploaded_pixels(image, notes), m)

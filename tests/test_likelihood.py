@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from vae.classifier import load_classifier
 from vae.data import load_mnist, mnist_available
-from vae.likelihood import (best_gaussian, coarse_grid, log_marginal_quadrature, posterior_mode, posterior_moments, plane,
-                            true_posterior)
+from vae.likelihood import (best_gaussian, coarse_grid, log_marginal_quadrature, posterior_moments, posterior_reconstruction,
+                            plane, true_posterior)
 from vae.model import (DEFAULT_CHECKPOINT, IMAGE_PIXELS, VAE, forward_kl, iwae_bound, kl_divergence, load_model,
                        log_bernoulli, log_normal, log_prior, reparameterize)
 
@@ -141,20 +141,25 @@ def rotated_posterior_vae() -> VAE:
                               [logit_p - slope_a * 1.3, logit_p + slope_a / 2.5 * 2.1])
 
 
-def test_posterior_mode_finds_the_peak_beside_the_encoders_mean():
+def encoder_answering(model: VAE, mu: torch.Tensor, sigma: float) -> None:
+    """Make model's encoder answer q(z|x) = N(mu, sigma^2 I) whatever the digit."""
+    with torch.no_grad():
+        last = model.encoder[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.cat([mu, torch.full((2,), 2 * math.log(sigma))]))
+
+
+def test_reconstruction_finds_the_peak_beside_the_encoders_mean():
     model = rotated_posterior_vae()
     x = torch.full((1, IMAGE_PIXELS), 0.3)
     post = true_posterior(model, x, size=400)
     peak = plane(post.z1, post.z2)[post.log_density.argmax()].float()
-    with torch.no_grad():  # an encoder that answers mu = peak + (0.04, -0.05), sigma = 0.05, whatever the digit
-        last = model.encoder[-1]
-        last.weight.zero_()
-        last.bias.copy_(torch.cat([peak + torch.tensor([0.04, -0.05]), torch.full((2,), 2 * math.log(0.05))]))
-    step = (post.z1[1] - post.z1[0]).item()
-    assert torch.allclose(posterior_mode(model, x)[0], peak, atol=0.003 + step)
-    # half a sigma of q does not reach the peak: the answer is the best point of that box, on its edge
     mu = peak + torch.tensor([0.04, -0.05])
-    near = posterior_mode(model, x, sigmas=0.5)[0]
+    encoder_answering(model, mu, 0.05)
+    step = (post.z1[1] - post.z1[0]).item()
+    assert torch.allclose(posterior_reconstruction(model, x).mode[0], peak, atol=0.003 + step)
+    # half a sigma of q does not reach the peak: the answer is the best point of that box, on its edge
+    near = posterior_reconstruction(model, x, sigmas=0.5).mode[0]
     box = plane(*(torch.linspace(-0.025, 0.025, 201),) * 2) + mu
 
     def log_joint(z: torch.Tensor) -> torch.Tensor:
@@ -163,6 +168,29 @@ def test_posterior_mode_finds_the_peak_beside_the_encoders_mean():
     with torch.no_grad():
         assert log_joint(near[None]).item() >= log_joint(box).max().item() - 0.01
     assert (near - mu).abs().max() > 0.024  # on its edge, the side nearest the peak
+
+
+def test_reconstruction_averages_the_decoded_digits_over_the_tempered_posterior():
+    """power = 1: the posterior predictive mean E[p(x|z)] over p(z|x); power 0.1: the same over p(z|x) ** 0.1,
+    both against a 400 x 400 grid over the same box; a large power: the peak's digit."""
+    model = rotated_posterior_vae()
+    x = torch.full((1, IMAGE_PIXELS), 0.3)
+    post = true_posterior(model, x, size=400)
+    peak = plane(post.z1, post.z2)[post.log_density.argmax()].float()
+    encoder_answering(model, peak, 0.1)  # the box peak +- 0.5 holds all of the posterior (0.03 and 0.075 wide)
+    axis = torch.linspace(-0.5, 0.5, 400, dtype=torch.float64)
+    z = plane(axis, axis) + peak.double()
+    with torch.no_grad():
+        logits = model.decode_logits(z.float())
+        lj = log_bernoulli(x, logits).double() + log_prior(z)
+        expected = {power: torch.softmax(power * lj, dim=0).float() @ torch.sigmoid(logits) for power in (1.0, 0.1)}
+        for power, tol in ((1.0, 2e-5), (0.1, 2e-4)):
+            image = posterior_reconstruction(model, x, power=power).image
+            assert image.shape == (1, 1, 28, 28)
+            torch.testing.assert_close(image.flatten(), expected[power], atol=tol, rtol=0)
+        assert (expected[1.0] - expected[0.1]).abs().max() > 5e-4  # the two powers differ beyond those tolerances
+        sharp = posterior_reconstruction(model, x, power=100.0)
+        torch.testing.assert_close(sharp.image.flatten(), model.decode(sharp.mode).flatten(), atol=0.02, rtol=0)
 
 
 def test_forward_kl_is_the_kl_from_a_gaussian_posterior_up_to_its_entropy():
@@ -377,15 +405,15 @@ def test_best_gaussian_on_the_trained_model(trained, index):
 
 
 @needs_mnist
-def test_reconstructions_at_the_posterior_mode_show_the_digit_more_often_than_at_the_mean():
-    """What the app decodes: the mode near q(z|x) explains each digit at least as well as q's mean
-    does, and its reconstructions show the true label more often (CNN judge, first 500 test digits)."""
+def test_reconstructions_show_the_digit_more_often_than_decoding_at_the_encoders_mean():
+    """What the app shows: the peak near q(z|x) explains each digit at least as well as q's mean does, and the
+    reconstructions show the true label more often than the mean's digit (CNN judge, first 500 test digits)."""
     model, (x, labels) = load_model(DEFAULT_CHECKPOINT), load_mnist("test")
     x, labels = x[:500], labels[:500]
     judge = load_classifier()
     with torch.inference_mode():
-        mu, mode = model.encode(x)[0], posterior_mode(model, x)
-        joint = [log_bernoulli(x.reshape(len(x), -1), model.decode_logits(z)) + log_prior(z) for z in (mu, mode)]
-        right = [(judge(model.decode(z)).argmax(1) == labels).float().mean().item() for z in (mu, mode)]
+        mu, read = model.encode(x)[0], posterior_reconstruction(model, x)
+        joint = [log_bernoulli(x.reshape(len(x), -1), model.decode_logits(z)) + log_prior(z) for z in (mu, read.mode)]
+        right = [(judge(image).argmax(1) == labels).float().mean().item() for image in (model.decode(mu), read.image)]
     assert (joint[1] >= joint[0]).all() and (joint[1] - joint[0]).median() > 0.3
     assert right[1] >= right[0] + 0.02, right
