@@ -20,12 +20,13 @@ EXPLORER = (
 
 RECONSTRUCT = (
     "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
-    "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded at the "
-    "most probable $z$ near it: the peak of the true posterior $p_\\theta(z \\mid x)$ within 3σ of $\\mu$, found on a grid. "
-    "An encoder is one network for every digit, and the VAE's was refitted to cover all of $p_\\theta(z \\mid x)$ "
-    "(the ELBO tab shows both), so $\\mu$ is close to that peak but not on it, and the decoder can draw a "
-    "different digit there. The map marks the peak; the small rings inside the marker are 1σ and 2σ of $q$ — "
-    "the encoder is usually very sure, so they are tiny (the ELBO tab zooms in). The API returns the peak as `mode`."
+    "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded around it: "
+    "the reconstruction is the average of the digits the decoder draws within 5σ of $\\mu$, each weighted by "
+    "$p_\\theta(z \\mid x)^{0.1}$. Why not the single best $z$: the likelihood counts the 784 pixels as independent "
+    "evidence, but the pixels of a stroke move together, so the true posterior is far surer than one picture "
+    "warrants, and a digit near the border between two classes would flip with a few pixels. The map marks the "
+    "posterior's peak; the small rings inside the marker are 1σ and 2σ of $q$ — the encoder is usually very sure, "
+    "so they are tiny (the ELBO tab zooms in). The API returns the peak as `mode`."
 )
 
 MANIFOLD_SPACING = (
