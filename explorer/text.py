@@ -2,6 +2,8 @@
 
 Markdown with LaTeX between $...$ (inline) or $$...$$ (display), as LATEX tells Gradio.
 """
+from vae.likelihood import READ_POWER, READ_SIGMAS
+
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 INTRO = (
@@ -21,8 +23,8 @@ EXPLORER = (
 RECONSTRUCT = (
     "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
     "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded around it: "
-    "the reconstruction is the average of the digits the decoder draws within 5σ of $\\mu$, each weighted by "
-    "$p_\\theta(z \\mid x)^{0.1}$. Why not the single best $z$: the likelihood counts the 784 pixels as independent "
+    f"the reconstruction is the average of the digits the decoder draws within {READ_SIGMAS:g}σ of $\\mu$, each weighted by "
+    f"$p_\\theta(z \\mid x)^{{{READ_POWER:g}}}$. Why not the single best $z$: the likelihood counts the 784 pixels as independent "
     "evidence, but the pixels of a stroke move together, so the true posterior is far surer than one picture "
     "warrants, and a digit near the border between two classes would flip with a few pixels. The map marks the "
     "posterior's peak; the small rings inside the marker are 1σ and 2σ of $q$ — the encoder is usually very sure, "
