@@ -399,6 +399,46 @@ def test_thin_and_thick_pens_give_mnist_strokes():
     assert close(thin, thick, 0.07)
 
 
+def nine(pen: int) -> Image.Image:
+    """A dark '9' on light paper: a loop whose centre line has a radius of 25 pixels, and a tail, drawn
+    with a round pen `pen` pixels wide (wider than 50, the pen fills the loop)."""
+    image = Image.new("L", (240, 300), 235)
+    draw = ImageDraw.Draw(image)
+    loop = [(120 + 25 * np.cos(t), 100 + 25 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 60)]
+    draw.line(loop, fill=20, width=pen, joint="curve")
+    draw.line([(145, 100), (140, 260)], fill=20, width=pen)
+    for x, y in (loop[0], (140, 260)):
+        draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=20)
+    return image
+
+
+def holes(x: torch.Tensor) -> int:
+    """Regions of paper in the 28x28 digit that the ink encloses."""
+    paper, count = ndimage.label(x[0, 0].numpy() < 0.5)
+    return count - len(set(np.unique(np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]]))) - {0})
+
+
+def test_a_loop_that_a_marker_filled_is_drawn_back():
+    """A marker a fifth of the 9's height wide fills its loop; redrawn from the blob's skeleton the
+    digit would be a 7. The loop is drawn back along the rim of the ink's core."""
+    thin, marker = prepare_image(nine(pen=10)), prepare_image(nine(pen=56))
+    assert np.asarray(nine(pen=56))[100, 120] < 128, "the marker filled the loop"
+    assert holes(thin) == holes(marker) == 1
+    assert close(thin, marker, 0.05)
+
+
+def test_curved_strokes_of_a_wide_pen_keep_their_skeleton():
+    """An open C and a straight stroke, a fifth of the picture's height wide, at WIDTH_SCALE: nothing
+    in them is deeper than the pen's half-width, so nothing is taken for a filled loop."""
+    image = Image.new("L", (80, 80), 0)
+    draw = ImageDraw.Draw(image)
+    draw.arc([8, 8, 72, 72], 40, 320, fill=255, width=16)
+    draw.line([(40, 30), (44, 52)], fill=255, width=16)
+    strokes = np.asarray(image) > 128
+    lines = preprocess.skeleton(strokes)
+    assert np.array_equal(preprocess.hollow_filled_loops(strokes, lines), lines)
+
+
 def ruled(image: Image.Image, gap: int, squared: bool) -> Image.Image:
     """`image` on ruled paper: grey rules every `gap` pixels (and columns too, if squared)."""
     lined = image.copy()

@@ -50,6 +50,10 @@ WIDTH_SCALE = 80
 # MNIST's pens at WIDTH_SCALE, by strokes_and_width over 5,000 training digits (every 12th): the median,
 # and the 2nd and 98th percentiles. Strokes outside that range are thinned or thickened to the median.
 MNIST_WIDTH, MNIST_WIDTH_RANGE = 9.65, (5.46, 18.25)
+# A pen wider than a loop fills it, and leaves ink deeper than FILLED_LOOP times its half-width (a
+# stroke is never deeper than that, nor a corner of 35 degrees or more). The loop is the rim of the ink's
+# core at the pen's half-width, less LOOP_SLACK pixels at WIDTH_SCALE for a picture's ragged edges.
+FILLED_LOOP, LOOP_SLACK = 1.5, 1.5
 # A digit smaller than this (pixels, its longer side) is enlarged from very little: said in the notes.
 TINY = 12
 # A separate mark is dropped when its nearest pixel is this far from the largest one's strokes (in the
@@ -381,6 +385,25 @@ def skeleton(strokes: np.ndarray) -> np.ndarray:
             return m[1:-1, 1:-1].astype(bool)
 
 
+def hollow_filled_loops(strokes: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """The skeleton `lines` of `strokes` (boolean maps) with the loops that a wide pen filled drawn back.
+
+    A round pen of half-width r leaves ink no deeper than r from the paper, except where its passes
+    overlap: a loop narrower than the pen fills solid, and a skeleton shrinks the solid blob to a point
+    or a line, turning a 9 into a 7 and an 8 into a 1. The pen's path around the loop is where the ink
+    is r deep: the rim of the blob's core deeper than that, drawn instead of the blob's skeleton, is the
+    loop again. r is the median depth along the skeleton."""
+    depth = ndimage.distance_transform_edt(np.pad(strokes, 1))[1:-1, 1:-1]
+    r = np.median(depth[lines])
+    deep = depth >= FILLED_LOOP * r
+    if not deep.any():
+        return lines
+    core = depth >= r - LOOP_SLACK
+    filled = core & (ndimage.distance_transform_edt(~deep) <= (FILLED_LOOP - 1) * r + LOOP_SLACK)
+    rim = ndimage.binary_dilation(filled) & ~filled
+    return skeleton((lines & ~filled) | rim)
+
+
 def strokes_and_width(ink: np.ndarray) -> tuple[np.ndarray, float]:
     """The strokes' skeleton, and the pen's width in pixels: their area over the skeleton's length
     (0 for no strokes)."""
@@ -390,12 +413,12 @@ def strokes_and_width(ink: np.ndarray) -> tuple[np.ndarray, float]:
     return lines, np.count_nonzero(strokes) / length if length else 0.0
 
 
-
 def mnist_pen(crop: np.ndarray) -> np.ndarray:
     """The cropped ink, its strokes redrawn where they are thinner or thicker than MNIST's pens ever
     are (MNIST_WIDTH_RANGE, measured on the crop scaled to WIDTH_SCALE): there, their skeleton at that
-    scale drawn with MNIST's median pen (MNIST_WIDTH). A marker, a pencil and the drawing pad's widest
-    pen all give MNIST's strokes; MNIST's own pens are left as they are."""
+    scale drawn with MNIST's median pen (MNIST_WIDTH), with the loops a wide pen filled drawn back. A
+    marker, a pencil and the drawing pad's widest pen all give MNIST's strokes; MNIST's own pens are left
+    as they are."""
     height, width = crop.shape
     factor = WIDTH_SCALE / max(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -404,6 +427,8 @@ def mnist_pen(crop: np.ndarray) -> np.ndarray:
     lo, hi = MNIST_WIDTH_RANGE
     if not width or lo <= width <= hi:
         return crop  # MNIST's own pens: the picture as it is
+    if width > hi:
+        lines = hollow_filled_loops(ink > 0.5, lines)
     # The pen adds its width to the digit's extent, and the digit is then scaled to fit the box again:
     # a pen of MNIST_WIDTH * extent / (WIDTH_SCALE - MNIST_WIDTH) ends up MNIST_WIDTH wide at WIDTH_SCALE.
     rows, cols = np.nonzero(lines)
