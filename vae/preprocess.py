@@ -51,7 +51,7 @@ WIDTH_SCALE = 80
 # and the 2nd and 98th percentiles. Strokes outside that range are thinned or thickened to the median.
 MNIST_WIDTH, MNIST_WIDTH_RANGE = 9.65, (5.46, 18.25)
 # A pen wider than a loop fills it, and leaves ink deeper than FILLED_LOOP times its half-width (a
-# stroke is never deeper than that, nor a corner of 35 degrees or more). The loop is the rim of the ink's
+# stroke is never deeper than that, nor a corner of 40 degrees or more). The loop is the rim of the ink's
 # core at the pen's half-width, less LOOP_SLACK pixels at WIDTH_SCALE for a picture's ragged edges.
 FILLED_LOOP, LOOP_SLACK = 1.5, 1.5
 # A digit smaller than this (pixels, its longer side) is enlarged from very little: said in the notes.
