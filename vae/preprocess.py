@@ -47,6 +47,9 @@ TRIM = 0.001
 STROKE_PERCENTILE = 90
 # Pen widths are measured and rewritten on the crop scaled to this longer side: 4x MNIST's 20-pixel box.
 WIDTH_SCALE = 80
+# There, ink above this level is stroke: what the skeleton thins, the pen's width is measured on and filled
+# loops are found in.
+STROKE_LEVEL = 0.5
 # MNIST's pens at WIDTH_SCALE, by strokes_and_width over 5,000 training digits (every 12th): the median,
 # and the 2nd and 98th percentiles. Strokes outside that range are thinned or thickened to the median.
 MNIST_WIDTH, MNIST_WIDTH_RANGE = 9.65, (5.46, 18.25)
@@ -407,7 +410,7 @@ def hollow_filled_loops(strokes: np.ndarray, lines: np.ndarray) -> np.ndarray:
 def strokes_and_width(ink: np.ndarray) -> tuple[np.ndarray, float]:
     """The strokes' skeleton, and the pen's width in pixels: their area over the skeleton's length
     (0 for no strokes)."""
-    strokes = ink > 0.5
+    strokes = ink > STROKE_LEVEL
     lines = skeleton(strokes)
     length = np.count_nonzero(lines)
     return lines, np.count_nonzero(strokes) / length if length else 0.0
@@ -428,7 +431,7 @@ def mnist_pen(crop: np.ndarray) -> np.ndarray:
     if not width or lo <= width <= hi:
         return crop  # MNIST's own pens: the picture as it is
     if width > hi:
-        lines = hollow_filled_loops(ink > 0.5, lines)
+        lines = hollow_filled_loops(ink > STROKE_LEVEL, lines)
     # The pen adds its width to the digit's extent, and the digit is then scaled to fit the box again:
     # a pen of MNIST_WIDTH * extent / (WIDTH_SCALE - MNIST_WIDTH) ends up MNIST_WIDTH wide at WIDTH_SCALE.
     rows, cols = np.nonzero(lines)
