@@ -10,7 +10,8 @@ touching the edge, turned and seen at an angle, as a 12-megapixel phone photo st
 with an EXIF orientation, as a 320x240 webcam frame, and drawn on a transparent canvas with the
 drawing pad's thinnest and widest pens. Each picture goes through vae.preprocess (open_image on
 the file's bytes, prepare_image) and the VAE as the app's reconstruction does: encode, then average
-the digits decoded around q(z|x), weighted by p(z|x) ** 0.1 (vae.likelihood.posterior_reconstruction).
+the digits decoded around q(z|x), weighted by p(z|x) ** 0.1, for the digit and its copies moved by a
+pixel (vae.likelihood.posterior_reconstruction).
 
 Two judges name the digit a reconstruction shows: a 5-nearest-neighbour classifier over the
 60,000 MNIST training images (pixel space), and a small CNN (bench/classifier.py, trained by

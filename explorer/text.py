@@ -24,9 +24,10 @@ RECONSTRUCT = (
     "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
     "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded around it: "
     f"the reconstruction is the average of the digits the decoder draws within {READ_SIGMAS:g}σ of $\\mu$, each weighted by "
-    f"$p_\\theta(z \\mid x)^{{{READ_POWER:g}}}$. Why not the single best $z$: the likelihood counts the 784 pixels as independent "
+    f"$p_\\theta(z \\mid x)^{{{READ_POWER:g}}}$, averaged again over your digit and copies of it moved by one pixel. "
+    "Why not the single best $z$: the likelihood counts the 784 pixels as independent "
     "evidence, but the pixels of a stroke move together, so the true posterior is far surer than one picture "
-    "warrants, and a digit near the border between two classes would flip with a few pixels. The map marks the "
+    "warrants, and a digit near the border between two classes would flip with a few pixels changed, or moved by one. The map marks the "
     "posterior's peak; the small rings inside the marker are 1σ and 2σ of $q$ — the encoder is usually very sure, "
     "so they are tiny (the ELBO tab zooms in). The API returns the peak as `mode`."
 )
