@@ -368,7 +368,8 @@ def posterior_reconstruction(model: VAE, x: torch.Tensor, sigmas: float = READ_S
     Why the box around q: the committed encoder is refitted to cover all of the posterior's mass
     (vae/fit_encoder.py), so mu +- 5 sigma holds the z that explain the digit."""
     x = flatten_digits(x)
-    copies = torch.stack([x] + [moved(x, *s) for s in shifts])  # [C, N, 784]
+    offsets = ((0, 0), *shifts)  # the digit itself first: the peak is its own, not a moved copy's
+    copies = torch.stack([moved(x, *o) for o in offsets])  # [C, N, 784]
     mu, logvar = model.encode(copies.view(-1, 1, 28, 28))
     mu, half = mu.double().view(len(copies), -1, 2), sigmas * std_dev(logvar).double().view(len(copies), -1, 2)
 
@@ -376,20 +377,18 @@ def posterior_reconstruction(model: VAE, x: torch.Tensor, sigmas: float = READ_S
         return plane(*(torch.linspace(-1.0, 1.0, n, dtype=torch.float64),) * 2)
 
     coarse, finer = square(size), square(fine) * 2 / (size - 1)  # the second spans a cell each side
-    images, modes = [], []
-    for n in range(x.shape[0]):
-        read = []
-        for c, (digit, centre, reach) in enumerate(zip(copies[:, n], mu[:, n], half[:, n])):
+    reads, modes = torch.empty(copies.shape), []
+    for c in range(len(copies)):
+        for n, (digit, centre, reach) in enumerate(zip(copies[c], mu[c], half[c])):
             z = centre + coarse * reach
             logits, offset = decode_points(model, z)
             lj = log_joint(logits, offset, digit[None])[0]
-            read.append(torch.softmax(power * lj, dim=0).to(torch.float32) @ torch.sigmoid(logits))
-            if c == 0:  # the peak is the digit's own, not a moved copy's
+            reads[c, n] = torch.softmax(power * lj, dim=0).to(torch.float32) @ torch.sigmoid(logits)
+            if c == 0:
                 z = z[lj.argmax()] + finer * reach
                 modes.append(z[log_joint(*decode_points(model, z), digit[None]).argmax()])
-        back = [read[0]] + [moved(image[None], -r, -c)[0] for image, (r, c) in zip(read[1:], shifts)]
-        images.append(torch.stack(back).mean(dim=0))
-    return Reconstruction(torch.stack(images).view(-1, 1, 28, 28), torch.stack(modes).float())
+    image = torch.stack([moved(read, -rows, -columns) for read, (rows, columns) in zip(reads, offsets)]).mean(dim=0)
+    return Reconstruction(image.view(-1, 1, 28, 28), torch.stack(modes).float())
 
 
 class BestGaussian(NamedTuple):
