@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from app_latency import ROOT, digit_photo, free_port  # noqa: E402
+from app_latency import ROOT  # noqa: E402
 from load import start_server  # noqa: E402
 
-from docs.screenshot import ARGS, CHROMIUM, RECORD_PAINTS  # noqa: E402
+from explorer.browser import RECORD_PAINTS, digit_photo, free_port, launch  # noqa: E402
 
 # When each user action happened, and when each image in the page finished loading.
 RECORD = RECORD_PAINTS + """
@@ -138,7 +138,7 @@ def main() -> None:
 
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = launch(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
             page.add_init_script(RECORD)

@@ -16,11 +16,9 @@
 bench/load.py reuses `add_noop` and `call` from here.
 """
 import argparse
-import io
 import itertools
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,12 +30,12 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import httpx  # noqa: E402  (gradio depends on it)
 import numpy as np  # noqa: E402
-from PIL import Image, ImageFilter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.robustness import phone_12mp  # noqa: E402
+from explorer.browser import digit_photo, serve_app  # noqa: E402
 
 
 def add_noop(app) -> None:
@@ -48,9 +46,9 @@ def add_noop(app) -> None:
     existing file alone, so a constant answer would skip the encode and write /decode pays for."""
     import gradio as gr
 
-    from explorer import handlers
+    from explorer import api
 
-    constant = handlers.decode(0.0, 0.0)
+    constant = api.decode(0.0, 0.0)
     calls = itertools.count()
 
     def noop(z1: float, z2: float) -> np.ndarray:
@@ -63,12 +61,6 @@ def add_noop(app) -> None:
         image = gr.Image(format="png", visible=False)
         gr.Button(visible=False).click(noop, [z1, z2], image, api_name="noop",
                                        trigger_mode="always_last", show_progress="hidden")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def upload(client: httpx.Client, base: str, name: str, data: bytes) -> dict:
@@ -108,16 +100,6 @@ def call(client: httpx.Client, base: str, name: str, data: list, session_hash: s
     return outputs
 
 
-def digit_photo(pixels: np.ndarray, size: tuple[int, int] = (640, 480)) -> bytes:
-    """A JPEG 'photo' of an MNIST digit: dark ink on off-white paper, off centre, slightly noisy."""
-    ink = Image.fromarray(pixels).resize((200, 200), Image.BILINEAR).filter(ImageFilter.GaussianBlur(2))
-    paper = np.full((size[1], size[0]), 235.0) + np.random.default_rng(0).normal(0, 4, (size[1], size[0]))
-    paper[60:260, 330:530] -= np.asarray(ink, dtype=np.float64) * 0.8
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).convert("RGB").save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
 def ms_stats(seconds: list[float]) -> tuple[float, float]:
     """(median, p90) in milliseconds."""
     ms = sorted(s * 1e3 for s in seconds)
@@ -137,29 +119,27 @@ def main() -> None:
     args = p.parse_args()
 
     import app
-    from explorer import handlers as h
+    from explorer import api, models
 
     rng = np.random.default_rng(0)
     photo = Path(tempfile.mkdtemp()) / "digit.jpg"
-    photo.write_bytes(digit_photo(h.test_images[3]))
+    photo.write_bytes(digit_photo(models.test_images[3]))
     phone = photo.with_name("phone.jpg")  # a 12-megapixel phone photo, stored sideways with its EXIF orientation
-    phone.write_bytes(phone_12mp(h.test_images[3] / 255.0, np.random.default_rng(0)))
+    phone.write_bytes(phone_12mp(models.test_images[3] / 255.0, np.random.default_rng(0)))
 
     print(f"server side, handlers called directly ({args.repeats} calls each, torch threads as the app sets them):")
-    h.decode(0.0, 0.0), h.grid(0.0, 0.0, 6.0, 30, "linear"), h.reconstruct(str(photo))  # warm-up
+    api.decode(0.0, 0.0), api.grid(0.0, 0.0, 6.0, 30, "linear"), api.reconstruct(str(photo))  # warm-up
     for label, goal, fn, arg_sets in [
-        ("decode", 5, h.decode, [tuple(z) for z in rng.uniform(-3, 3, (args.repeats, 2))]),
-        ("grid 30x30", 50, h.grid, [(*z, 6.0, 30, "linear") for z in rng.uniform(-1, 1, (args.repeats, 2))]),
-        ("reconstruct", 30, h.reconstruct, [(str(photo),)] * args.repeats),
-        ("12-MP photo", 150, h.reconstruct, [(str(phone),)] * max(10, args.repeats // 5)),
+        ("decode", 5, api.decode, [tuple(z) for z in rng.uniform(-3, 3, (args.repeats, 2))]),
+        ("grid 30x30", 50, api.grid, [(*z, 6.0, 30, "linear") for z in rng.uniform(-1, 1, (args.repeats, 2))]),
+        ("reconstruct", 30, api.reconstruct, [(str(photo),)] * args.repeats),
+        ("12-MP photo", 150, api.reconstruct, [(str(phone),)] * max(10, args.repeats // 5)),
     ]:
         median, p90 = ms_stats([timed(fn, *a) for a in arg_sets])
         print(f"  {label:12s} median {median:7.2f} ms   p90 {p90:7.2f} ms   (goal < {goal} ms)")
 
     add_noop(app)
-    port = free_port()
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    base = f"http://127.0.0.1:{port}"
+    base = serve_app().rstrip("/")
     times: dict[str, list[float]] = {"decode": [], "noop": []}
     session = uuid.uuid4().hex  # one page
     try:

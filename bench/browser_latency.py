@@ -5,7 +5,7 @@ side by side with the server path (?decode=server), in one run.
     python bench/browser_latency.py --load 32     # the same while 32 people explore (bench/load.py's Explorers)
 
 Timed in the page: from the DOM event's dispatch (a capture listener on the window, the first
-code of the page that sees it) to the moment explorer.js has drawn the picture (its
+code of the page that sees it) to the moment the page has drawn the picture (its
 "vae-painted" event). The time the event waited before its dispatch (its timeStamp's age then:
 the browser's input routing, the same for any page) is printed apart. Measured for
   - slider drag: a key press on the z1 slider (its input event) to the decoded digit;
@@ -14,8 +14,12 @@ the browser's input routing, the same for any page) is printed apart. Measured f
     (pointerup) to the sharp n = 20 grid from the server, which both paths share.
 Prints p50 and p99 per path and the server path's p50 over the page's (goals: slider and
 hover p50 <= 16 ms and >= 5x faster than the server; pan feedback <= 16 ms; sharp grid <= 150 ms).
+
+    python bench/browser_latency.py --before REV  # also the page of git revision REV, served from a
+                                                  # temporary worktree, measured in the same run
 """
 import argparse
+import subprocess
 import sys
 import tempfile
 import threading
@@ -26,10 +30,10 @@ import numpy as np
 import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from app_latency import ROOT, digit_photo, free_port  # noqa: E402
+from app_latency import ROOT  # noqa: E402
 from load import run_explorers, start_server  # noqa: E402
 
-from docs.screenshot import ARGS, CHROMIUM, RECORD_PAINTS  # noqa: E402
+from explorer.browser import RECORD_PAINTS, digit_photo, free_port, launch  # noqa: E402
 
 RECORD_EVENTS = RECORD_PAINTS + """
 window.__events = [];
@@ -38,7 +42,7 @@ for (const type of ["input", "pointermove", "pointerup"])
 
 
 def latency(page, act, event: str, view: str, key: str, queued: list[float]) -> float:
-    """Run act(), wait for explorer.js to draw `view` for `key` after it; ms from the dispatch of the last `event` act
+    """Run act(), wait for the page to draw `view` for `key` after it; ms from the dispatch of the last `event` act
     caused to that paint. How long that event waited before its dispatch is appended to `queued`."""
     paints, events = page.evaluate("() => [window.__paints.length, window.__events.length]")
     act()
@@ -95,12 +99,19 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=120, help="slider steps and hover moves per path")
     p.add_argument("--load", type=int, default=0, help="people exploring on the same server meanwhile (bench/load.py)")
+    p.add_argument("--before", metavar="REV", help="also measure the page of this git revision, in the same run")
     args = p.parse_args()
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tempfile.NamedTemporaryFile("w+", prefix="browser-latency-server-", suffix=".log", delete=False)
     server = start_server(port, log, {})
+    before = None
+    if args.before:
+        tree = Path(tempfile.mkdtemp(prefix="browser-latency-before-"))
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.before], check=True, capture_output=True)
+        before = (f"http://127.0.0.1:{(before_port := free_port())}", tree)
+        before_server = start_server(before_port, log, {}, root=tree)
     crowd = None
     if args.load:
         digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
@@ -112,13 +123,18 @@ def main() -> None:
 
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = launch(pw)
             results = {path: measure(browser, f"{base}/{query}", args.steps)
                        for path, query in (("page", ""), ("server", "?decode=server"))}
+            if before:
+                results[f"page at {args.before}"] = measure(browser, f"{before[0]}/", args.steps)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for running in (server, before_server) if before else (server,):
+            running.terminate()
+            running.wait(timeout=30)
+        if before:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before[1])], check=False)
 
     def pct(ms: list[float], q: float) -> float:
         return float(np.percentile(ms, q))
@@ -130,6 +146,14 @@ def main() -> None:
         page, srv = results["page"][name], results["server"][name]
         print(f"{name:31s} {pct(page, 50):8.1f}  {pct(page, 99):8.1f}  {pct(srv, 50):10.1f}  {pct(srv, 99):10.1f}  "
               f"{pct(srv, 50) / pct(page, 50):11.1f}x")
+    if before:
+        then = results[f"page at {args.before}"]
+        print(f"\nthe page at {args.before} (before) and now, in this run")
+        print(f"{'':31s} {'before p50':>11s} {'before p99':>11s} {'now p50':>9s} {'now p99':>9s} {'now/before':>11s}")
+        for name in results["page"]:
+            old, new = then[name], results["page"][name]
+            print(f"{name:31s} {pct(old, 50):10.1f}  {pct(old, 99):10.1f}  {pct(new, 50):8.1f}  {pct(new, 99):8.1f}  "
+                  f"{pct(new, 50) / pct(old, 50):10.2f}x")
 
 
 if __name__ == "__main__":

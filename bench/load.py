@@ -46,8 +46,10 @@ import httpx
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_latency import ROOT, call, digit_photo, free_port, upload  # noqa: E402
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+from app_latency import ROOT, call, upload  # noqa: E402
+
+from explorer.browser import digit_photo, free_port  # noqa: E402
 
 SERVER = """
 import sys
@@ -71,10 +73,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(port: int, log, launch_options: dict) -> subprocess.Popen:
+def start_server(port: int, log, launch_options: dict, root: Path = ROOT) -> subprocess.Popen:
+    """The app of the checkout at `root` served on `port`, its output going to `log`, once it answers."""
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    code = SERVER.format(root=str(ROOT), bench=str(ROOT / "bench"), port=port, launch_options=launch_options)
-    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    code = SERVER.format(root=str(root), bench=str(root / "bench"), port=port, launch_options=launch_options)
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 180
     while time.time() < deadline:
         if server.poll() is not None:

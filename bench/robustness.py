@@ -11,7 +11,7 @@ with an EXIF orientation, as a 320x240 webcam frame, and drawn on a transparent 
 drawing pad's thinnest and widest pens. Each picture goes through vae.preprocess (open_image on
 the file's bytes, prepare_image) and the VAE as the app's reconstruction does: encode, then average
 the digits decoded around q(z|x), weighted by p(z|x) ** 0.1, for the digit and its copies moved by a
-pixel (vae.likelihood.posterior_reconstruction).
+pixel (vae.reading.posterior_reconstruction).
 
 Two judges name the digit a reconstruction shows: a 5-nearest-neighbour classifier over the
 60,000 MNIST training images (pixel space), and a small CNN (bench/classifier.py, trained by
@@ -35,9 +35,9 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from vae.data import load_mnist
-from vae.likelihood import posterior_reconstruction
 from vae.model import load_model
 from vae.preprocess import ImageError, open_image, prepare_image, skeleton
+from vae.reading import posterior_reconstruction
 
 ROOT = Path(__file__).resolve().parent.parent
 PIXEL_K = 5

@@ -11,7 +11,6 @@ Needs Debian's chromium at /usr/bin/chromium (apt-get install chromium) and Play
 """
 import argparse
 import io
-import socket
 import sys
 from pathlib import Path
 
@@ -22,27 +21,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.app_latency import digit_photo  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-def serve_app() -> str:
-    """Launch the app in this process on a free loopback port; its URL."""
-    import app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    return app.demo.local_url
-
-
-# explorer.js announces every picture it draws; the screenshot waits for them.
-RECORD_PAINTS = "window.__paints = []; document.addEventListener('vae-painted', (e) => window.__paints.push(e.detail));"
-
+from explorer.browser import RECORD_PAINTS, digit_photo, launch, serve_app  # noqa: E402
 
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 DESKTOP = dict(viewport={"width": 1400, "height": 1000})
@@ -55,14 +34,14 @@ def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Imag
 
     shots = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_context(**device).new_page()
         page.set_default_timeout(180_000)  # the ELBO tab waits in a one-at-a-time queue, which a busy server fills
         page.add_init_script(RECORD_PAINTS)
         page.goto(url, wait_until="load")
 
         def drawn(view: str, key: str | None = None) -> None:
-            """Wait until the page has drawn `view` (explorer.js), for `key` if given."""
+            """Wait until the page has drawn `view` (its "vae-painted" event), for `key` if given."""
             page.wait_for_function("([view, key]) => (window.__paints || []).some(p => p.view === view && (!key || p.key === key))",
                                    arg=[view, key])
 

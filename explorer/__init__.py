@@ -1,6 +1,8 @@
-"""The explorer app around vae/: its handlers (handlers.py), its words (text.py), its
-stylesheet (static/) and every change it makes to Gradio (gradio_adjustments.py).
-app.py lays the page out and wires these together.
+"""The explorer app around vae/: the committed models (models.py, loaded by models.load()), the
+API's endpoints (api.py), the page's server events (events.py, elbo_tab.py), its words (text.py),
+its pictures and controls (components.py), its stylesheet and JavaScript (static/, assets.py) and
+every change it makes to Gradio (gradio_adjustments.py). app.py lays the page out and wires these
+together. Importing any of them but components.py loads nothing: app.py calls models.load() first.
 """
 import ctypes
 import sys

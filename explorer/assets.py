@@ -4,18 +4,21 @@
                          (int8 with float16 scales, float16, or float32): ~2 MB
     points-<hash>.bin    the test digits' posterior means and labels, for the latent map
     replay-<hash>.bin    the training replay (vae/replay.py): the means after each epoch, a few manifolds
-    explorer-<hash>.js   the page's own JavaScript (explorer/static/explorer.js)
+    page-<hash>.js ...   the page's own JavaScript: the ES modules of explorer/static/, each
+                         importing the others by their hashed names (write_modules)
 
-There is a decoder, points and replay pack for each committed model. Each name carries a hash of its bytes, so a browser may keep a file for good (the route
-says so, see gradio_adjustments.immutable_assets) and a changed model gets a new name.
+There is a decoder, points and replay pack for each committed model. Each name carries a hash of
+its bytes, so a browser may keep a file for good (the route says so: gradio_adjustments.serve_assets)
+and a changed file gets a new name.
 
 The .bin files are "packs": the 4 bytes VAEP, a little-endian uint32 header length, a
 JSON header {"meta": {...}, "arrays": {name: {"dtype", "shape", "offset"}}}, then the
-arrays' bytes, each starting at a multiple of 4 after the header. explorer.js reads them.
+arrays' bytes, each starting at a multiple of 4 after the header. pack.js reads them.
 """
 import hashlib
 import json
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -45,7 +48,7 @@ def pack(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
 
 
 def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
-    """(meta, arrays) of a pack: what explorer.js reads, in Python for the tests."""
+    """(meta, arrays) of a pack: what the page's pack.js reads, in Python for the tests."""
     if data[:4] != MAGIC:
         raise ValueError("not a VAEP pack")
     (size,) = struct.unpack("<I", data[4:8])
@@ -130,3 +133,29 @@ def write_assets(folder: Path, checkpoint: dict, check: dict, mu: np.ndarray, la
     return {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
             "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images)),
             "replay": write_asset(folder, "replay", ".bin", replay_pack(replay))}
+
+
+# An import of a sibling module: `from "./name.js"` (the page's modules import nothing else).
+SIBLING = re.compile(r'from "\./([\w-]+)\.js"')
+
+
+def write_modules(folder: Path, source: Path = STATIC) -> dict[str, Path]:
+    """Write the ES modules of `source` (*.js) into `folder` under hashed names, each importing the
+    others by their hashed names, so that a module's name changes whenever it or anything it
+    imports does; {stem: path}. The modules import each other without cycles."""
+    texts = {path.stem: path.read_text() for path in sorted(source.glob("*.js"))}
+    written: dict[str, Path] = {}
+
+    def write(stem: str, visiting: tuple[str, ...] = ()) -> Path:
+        if stem not in written:
+            if stem in visiting:
+                raise ValueError(f"the page's modules import each other in a cycle: {' -> '.join(visiting + (stem,))}")
+            if stem not in texts:
+                raise ValueError(f"{visiting[-1]}.js imports ./{stem}.js, which {source} does not hold")
+            text = SIBLING.sub(lambda m: f'from "./{write(m[1], visiting + (stem,)).name}"', texts[stem])
+            written[stem] = write_asset(folder, stem, ".js", text.encode())
+        return written[stem]
+
+    for stem in texts:
+        write(stem)
+    return written

@@ -1,19 +1,19 @@
 """The page's pictures and controls, made the same way wherever app.py puts them: the views that
-explorer/static/explorer.js draws (gr.HTML canvases wired to its VAEPage), the drawing pad, the
-pickers' thumbnails, the latent sliders and the digit pictures the server sends."""
+explorer/static/ draws (each a gr.HTML whose js_on_load mounts it in page.js), the drawing pad,
+the pickers' thumbnails, the latent sliders and the digit pictures the server sends; and the
+page's config, which carries to the page every number it shares with Python (the map's frame,
+the colours, the grid's layout, the controls' ranges and first values), so that none is written
+twice. Call after explorer.models.load(): the views name the page's files.
+"""
+import dataclasses
+import json
+
 import gradio as gr
 
-from explorer import handlers as h
+from explorer import models
+from explorer.events import window_note
+from vae import draw, inputs
 
-Z = h.Z_RANGE
-
-
-def asset_url(path) -> str:
-    """Where the page fetches one of explorer/assets.py's files (relative: the app may be mounted under a path)."""
-    return f"gradio_api/file={path}"
-
-
-PAGE_SCRIPT = f'<script src="{asset_url(h.ASSETS["script"])}"></script>'
 PAD = ('<div class="vae-pad-tools" role="toolbar" aria-label="pen">pen: '
        '<button data-width="thin" aria-pressed="false">thin</button><button data-width="medium" aria-pressed="true">medium'
        '</button><button data-width="wide" aria-pressed="false">wide</button><button data-act="undo">↶ undo</button>'
@@ -22,26 +22,59 @@ PAD = ('<div class="vae-pad-tools" role="toolbar" aria-label="pen">pen: '
 MAP_CANVAS = '<canvas class="vae-map" role="img" aria-label="${title}"></canvas>'
 TRAINING_VIEW = ('<div class="vae-caption" role="status"></div>' + MAP_CANVAS +
                  '<canvas class="vae-manifold" role="img" aria-label="the manifold decoded at that epoch"></canvas>')
-# Each model's files and words for the page: it decodes, maps and replays the model the picker names.
-MODEL_FILES = {name: {"decoder_url": asset_url(m.assets["decoder"]), "points_url": asset_url(m.assets["points"]),
-                      "replay_url": asset_url(m.assets["replay"]), "note": h.window_note(m)} for name, m in h.MODELS.items()}
+STATUS = '<div class="vae-mode" role="status"></div>'  # the page view: why digits come from the server, if they do
+SEED = (0, inputs.SEED_MAX, 1)  # a seed box's range: what numpy and torch both take
 
 
-def view(name: str, template: str, start: list | None = None, **props) -> gr.HTML:
-    """A picture the page draws: explorer.js's view `name`, first showing its controls' values `start`.
-    Its 'pick' event carries the control values a click or drag on it sets (VAEPage.picked)."""
-    return gr.HTML(html_template=template, js_on_load=f"VAEPage.mount('{name}', element, props, trigger); /* emits 'pick' */",
-                   head=PAGE_SCRIPT, elem_id=name, start=start, models=MODEL_FILES, model=h.DEFAULT_MODEL, **props)
+def asset_url(path) -> str:
+    """Where the page fetches one of explorer/assets.py's files (relative: the app may be mounted under a path)."""
+    return f"gradio_api/file={path}"
 
 
-def digit_sheet(name: str, start: list, letters: list[str] | None = None) -> gr.HTML:
-    """The picker's thumbnails: the first test digits, the picked ones (`start` at first) outlined; a click picks one."""
+def view(name: str, template: str, **props) -> gr.HTML:
+    """A picture the page draws: page.js's view `name`. The page's modules are preloaded together
+    (head), then js_on_load imports the entry and mounts the view; `props` reach it as they are."""
+    entry = asset_url(models.PAGE_MODULES["page"])
+    preload = "".join(f'<link rel="modulepreload" href="{asset_url(path)}">' for path in models.PAGE_MODULES.values())
+    mount = (f"import(new URL({json.dumps(entry)}, document.baseURI).href)"
+             f".then((page) => page.mount({json.dumps(name)}, element, props));")
+    return gr.HTML(html_template=template, js_on_load=mount, head=preload, elem_id=name, **props)
+
+
+def digit_sheet(name: str, marks: list[str], letters: list[str] | None = None, choose: str | None = None) -> gr.HTML:
+    """The picker's thumbnails: the first test digits, those the state's `marks` keys pick outlined; a click
+    picks one (for the mark whose letter the `choose` key names)."""
     return view(name, '<canvas class="vae-digits" role="img" aria-label="the first 100 test digits: click one to pick it">'
-                '</canvas>', start, letters=letters or [])
+                '</canvas>', marks=marks, letters=letters or [], choose=choose)
 
 
-def map_image(elem_id: str, label: str, value=str(h.DEFAULT.assets["map"])) -> gr.Image:
-    return gr.Image(value, label=label, elem_id=elem_id, format="png", interactive=False, buttons=["download"], show_label=True)
+def page_config(controls: dict[str, gr.components.Component], defaults: dict, reset: list[str], limits: dict) -> dict:
+    """What page.js needs to know, as the page view's props.config.
+
+    controls: the Gradio controls whose values the page's state holds, by elem_id (= state key);
+    defaults: the state's other first values (tab, the views' own keys); reset: the keys the
+    "Reset the views" button puts back; limits: ranges of controls that are not sliders."""
+    ranges = {key: [c.minimum, c.maximum, c.step] for key, c in controls.items() if isinstance(c, gr.Slider)}
+    return {
+        "models": {name: {"decoder_url": asset_url(m.assets["decoder"]), "points_url": asset_url(m.assets["points"]),
+                          "replay_url": asset_url(m.assets["replay"]), "note": window_note(m), "epochs": len(m.history)}
+                   for name, m in models.MODELS.items()},
+        "frame": dataclasses.asdict(models.MAP),
+        "style": {"colours": draw.DIGIT_COLOURS.tolist(), "ink": draw.INK, "axis": draw.AXIS, "splat_radius": draw.SPLAT_RADIUS,
+                  "splat_alpha": draw.SPLAT_ALPHA, "grid_line": draw.GRID_LINE},
+        "grid_layouts": {str(n): dataclasses.asdict(draw.grid_layout(n)) for n in range(1, inputs.GRID_N_MAX + 1)},
+        "digit_region": models.DIGIT_REGION,
+        "limits": {**ranges, **limits},
+        "defaults": {**{key: c.value for key, c in controls.items()}, **defaults},
+        "controls": list(controls),
+        "saved": ["tab", *controls],
+        "reset": reset,
+    }
+
+
+def map_image(elem_id: str, label: str) -> gr.Image:
+    return gr.Image(str(models.DEFAULT.assets["map"]), label=label, elem_id=elem_id, format="png", interactive=False,
+                    buttons=["download"], show_label=True)
 
 
 def digit_output(elem_id: str, label: str, value=None, height: int = 240) -> gr.Image:
@@ -51,4 +84,4 @@ def digit_output(elem_id: str, label: str, value=None, height: int = 240) -> gr.
 
 
 def latent_slider(value: float, label: str, elem_id: str) -> gr.Slider:
-    return gr.Slider(-Z, Z, value=value, step=0.01, label=label, elem_id=elem_id)
+    return gr.Slider(-models.Z_RANGE, models.Z_RANGE, value=value, step=0.01, label=label, elem_id=elem_id)

@@ -1,39 +1,31 @@
-"""Every place where the explorer changes how Gradio behaves, each with its reason.
+"""Every place where the explorer changes how Gradio behaves. Each is kept because it protects people,
+their data or the server, or because people measurably gain by it, and because Gradio 6.31 has no
+public way to the same end; its docstring says which, and what was looked for.
 
-1. `ExplorerBlocks`: the settings that protect the server hold however the app is served
-   (`python app.py`, `gradio app.py` and its reloads, `demo.launch()` from another
-   script, `gr.mount_gradio_app`), and so does Gradio's check that a file payload names
-   an uploaded file. A subclass of gr.Blocks: attributes Gradio assigns become properties.
-2. `atomic_image_saves`: output images are written under a temporary name and renamed
-   into place. Replaces gradio.processing_utils.save_pil_to_cache.
-3. `file_payload_messages`: a file payload that Gradio refuses before any handler runs
-   gets a message saying why. Replaces gradio.utils.error_payload (and queueing's copy).
-4. `uploads_unopened`: an upload reaches our own checks even when it is not an image.
-   Replaces the preprocess of the two upload components.
-5. `serve_assets`: the folder of the page's own files (explorer/assets.py) is served as it
-   is, and browsers may keep its files for good: their names change with their content.
-   Wraps gradio.routes.file_fetch.
-6. `documented_api`: the "Use via API" page says what each parameter and result is, in the
-   words of the handler's docstring, and its file examples are a digit the app serves.
-   ExplorerBlocks.get_api_info post-processes Gradio's.
-7. `optional`: an API call may leave out an endpoint's last inputs where they are marked
-   optional (the `model` every endpoint gained after it was published): they take their
-   component's value, as gradio_client already does. ExplorerBlocks.validate_inputs fills
-   them in, where Gradio would refuse the call for too few inputs.
+1. `ExplorerBlocks` (protects the server): its limits, and Gradio's check that a file payload names
+   an uploaded file, hold however the app is served (`python app.py`, `gradio app.py` and its
+   reloads, `demo.launch()` from another script, `gr.mount_gradio_app`).
+2. `atomic_image_saves` (protects data): an output image is never served half-written.
+3. `file_payload_messages` (protects people and the server): a file payload that Gradio refuses
+   before any handler runs gets a message saying why, and never a server path.
+4. `uploads_unopened` (people gain): a file that is not an image gets our message, not a bare "Error".
+5. `serve_assets` (measured gain): browsers keep the page's own files, so a reload fetches none of
+   their ~7 MB again.
+6. `documented_api` (people gain): the "Use via API" page says what each parameter and result is,
+   and its file examples run.
+7. `optional` (protects API users' calls): a call may leave out the `model` that every endpoint
+   gained after it was published.
 
-Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still
-works that way. Where it does not, 2, 3 and 5 are left out and the app runs with Gradio's own
-behaviour; for 1 and 4 (set in the class or on the component) the check says that they no
-longer help. Either way a warning is logged at start-up, as it is for a Gradio version
-outside VERIFIED. `install()` is safe to run again: Gradio's
-reload mode re-imports this module, and a replacement is never wrapped around itself.
+Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still works
+that way. Where it does not, 2, 3 and 5 are left out and 6 and 7 switched off (Gradio's own
+behaviour); for 1 and 4 the check says that they no longer help; a warning is logged at start-up,
+as for a Gradio version outside VERIFIED. `install()` may run again (Gradio's reload mode re-imports
+this module): a replacement is never wrapped around itself.
 """
-import atexit
 import io
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,71 +59,47 @@ LOOK = dict(theme=gr.themes.Soft(), css_paths=[STATIC / "explorer.css"], footer_
 # ---------------------------------------------------------------- 1. settings that hold however the app is served
 
 
+def _at_most(name: str, cap: int) -> property:
+    """A setting that Gradio assigns but that never exceeds `cap` (None: the cap)."""
+    def set_it(self, value) -> None:
+        setattr(self, f"_{name}", cap if value is None else int(min(value, cap)))
+
+    return property(lambda self: getattr(self, f"_{name}", cap), set_it)
+
+
 class ExplorerBlocks(gr.Blocks):
-    """gr.Blocks whose protective settings cannot be loosened by the way it is served.
+    """gr.Blocks whose protective settings cannot be loosened by the way it is served. Protects the
+    server. No public route does: these settings are public, but as arguments of whoever calls
+    launch() or mount_gradio_app(), whose defaults are no upload limit, 10,000 sessions and (when
+    mounted) error texts sent to callers; reload mode copies them from the running app.
 
-    Gradio's launch() and mount_gradio_app() assign max_file_size, state_session_capacity
-    and show_error from their own arguments, whose defaults are no upload limit, 10,000
-    sessions and (when mounted) error texts sent to callers; reload mode copies them from
-    the running app. Here they are properties: a caller may ask for a smaller upload limit
-    or fewer sessions, never for more, and show_error stays off, so an unexpected exception
-    never sends its text (which may name server paths) to a caller. Our own messages are
-    gr.Error, which Gradio always shows.
+    Here they are properties: a caller may ask for a smaller upload limit or fewer sessions, never
+    for more, and show_error stays off, so an unexpected exception never sends its text (which may
+    name server paths) to a caller; our own messages are gr.Error, which Gradio always shows. And
+    Gradio checks that a file payload names an uploaded file, not any file on the server, only once
+    the Blocks has_launched, which launch() sets and mount_gradio_app never does (mounted, a forged
+    payload could make a handler read /etc/passwd): here a Blocks being served counts as launched.
 
-    Gradio checks that a file payload names a file that was uploaded, not any file on the
-    server, only once the Blocks has_launched, which launch() sets and mount_gradio_app never
-    does: mounted, a forged payload could make a handler read /etc/passwd. Here a Blocks that
-    is running (being served, however that started) counts as launched.
+    The queue limits are set here too; launch() fills in the page's look and calls `warm_up` first,
+    which must return at once (explorer/elbo_tab.py's starts its work in a thread of its own)."""
 
-    The queue limits are set here too, and launch() fills in the page's look and starts
-    `warm_up` in a background thread that never keeps the process from exiting.
-    """
+    max_file_size = _at_most("max_file_size", MAX_FILE_SIZE)
+    state_session_capacity = _at_most("state_session_capacity", SESSION_CAPACITY)
+    show_error = property(lambda self: False, lambda self, value: None)  # always off
+    has_launched = property(lambda self: getattr(self, "_has_launched", False) or getattr(self, "is_running", False),
+                            lambda self, value: setattr(self, "_has_launched", value))
 
-    _max_file_size = MAX_FILE_SIZE
-    _state_session_capacity = SESSION_CAPACITY
-
-    def __init__(self, *args, warm_up: Callable[[threading.Event], None] | None = None, **kwargs):
+    def __init__(self, *args, warm_up: Callable[[], object] | None = None, **kwargs):
         super().__init__(*args, analytics_enabled=False, **kwargs)
         self.warm_up = warm_up
         self.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
-    @property
-    def max_file_size(self) -> int:
-        return self._max_file_size
-
-    @max_file_size.setter
-    def max_file_size(self, value: int | float | None) -> None:
-        self._max_file_size = MAX_FILE_SIZE if value is None else int(min(value, MAX_FILE_SIZE))
-
-    @property
-    def state_session_capacity(self) -> int:
-        return self._state_session_capacity
-
-    @state_session_capacity.setter
-    def state_session_capacity(self, value: int) -> None:
-        self._state_session_capacity = min(int(value), SESSION_CAPACITY)
-
-    @property
-    def has_launched(self) -> bool:
-        return getattr(self, "_has_launched", False) or getattr(self, "is_running", False)
-
-    @has_launched.setter
-    def has_launched(self, value: bool) -> None:
-        self._has_launched = value
-
-    @property
-    def show_error(self) -> bool:
-        return False
-
-    @show_error.setter
-    def show_error(self, value: bool) -> None:
-        pass
-
     example_file: Path | None = None  # a picture of a digit in a served folder: the API page's example upload (example_url)
 
     def validate_inputs(self, block_fn, inputs: list) -> None:
-        if _optional_inputs is None:
-            inputs.extend(with_optional(block_fn.inputs, len(inputs)))
+        missing = block_fn.inputs[len(inputs):]  # filled in with their values if all are optional
+        if _optional_inputs is None and all(getattr(c, "explorer_optional", False) for c in missing):
+            inputs.extend(c.value for c in missing)
         super().validate_inputs(block_fn, inputs)
 
     def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
@@ -152,26 +120,27 @@ class ExplorerBlocks(gr.Blocks):
     def launch(self, **kwargs):
         """gr.Blocks.launch with the page's theme and footer unless given; starts the warm-up first."""
         if self.warm_up is not None:
-            run_in_background(self.warm_up)
+            self.warm_up()
         return super().launch(**{**LOOK, **kwargs})
 
 
 def served_blocks_check_file_paths() -> str | None:
-    """ExplorerBlocks.has_launched is in effect where it is a class property; None if Gradio still
-    skips its check of file payloads on that attribute alone, else why the property no longer helps."""
-    check = _unwrap(processing_utils._check_allowed) if hasattr(processing_utils, "_check_allowed") else None
-    if check is None or "has_launched" not in check.__code__.co_names:
+    """None if Gradio still checks file payloads by Blocks.has_launched, ExplorerBlocks' property; else why not."""
+    check = getattr(processing_utils, "_check_allowed", None)
+    if check is None or "has_launched" not in _unwrap(check).__code__.co_names:
         return "processing_utils._check_allowed no longer decides by Blocks.has_launched whether to check a file payload"
     return None
 
 
 def uploads_unopened(image: gr.Image) -> gr.Image:
     """`image` (an upload component of type "filepath"), changed so that an uploaded file's path is
-    handed to our handler unopened, for vae.preprocess.open_image to judge. Gradio's own preprocess
-    opens the file with PIL first, so a file that is not an image failed there, before our checks,
-    and the page showed a bare "Error" with no reason. Pasted and webcam pictures (data: URLs)
-    still go through Gradio's preprocess. Set on the instance: a subclass of a component would be
-    a custom component to Gradio, with a stub file written beside this one."""
+    handed to our handler unopened, for vae.preprocess.open_image to judge. People gain: Gradio's own
+    preprocess opens the file with PIL first, so a file that is not an image failed there, before our
+    checks, and the page showed a bare "Error". Pasted and webcam pictures (data: URLs) still go
+    through Gradio's preprocess. Set on the instance: a subclass would be a custom component to Gradio.
+    Gradio 6.31's public `validator=` cannot do this: its inputs go through the same preprocess
+    (queueing.create_validator_fn), so the file fails in PIL first, with Gradio's text and the server's
+    path. `preprocess=False` on the two upload events could, the handlers reading the payload's path."""
     gradio_preprocess = image.preprocess
 
     def preprocess(payload):
@@ -184,43 +153,23 @@ def uploads_unopened(image: gr.Image) -> gr.Image:
 
 
 def uploads_unopened_in_effect() -> str | None:
-    """None if Gradio still preprocesses an input through the component's own `preprocess` attribute,
-    which uploads_unopened sets, else why not."""
+    """None if Gradio still preprocesses an input by the component's `preprocess` attribute; else why not."""
     if "preprocess" not in _unwrap(gr.Blocks.preprocess_data).__code__.co_names:
         return "Blocks.preprocess_data no longer calls the component's preprocess"
     return None
-
-
-def run_in_background(work: Callable[[threading.Event], None]) -> threading.Thread:
-    """Run work(stop) in a daemon thread. At exit, stop is set and the thread joined, so
-    the process ends as soon as `work` reaches its next check of `stop`, never inside a
-    torch call (a daemon thread killed mid-call at interpreter exit can abort the process)."""
-    stop = threading.Event()
-    thread = threading.Thread(target=work, args=(stop,), name="explorer-warm-up", daemon=True)
-
-    def finish() -> None:
-        stop.set()
-        thread.join()
-
-    atexit.register(finish)
-    thread.start()
-    return thread
 
 
 # ---------------------------------------------------------------- 2. atomic image saves
 
 
 def save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
-    """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming
-    it into place, and leaving an existing one alone.
-
-    Gradio names an output image after its content and rewrites the file in place, so two
-    requests answered with the same image at the same moment (many people uploading the same
-    photo, or opening the same view) can be served a half-written file. Gradio's own
-    save_file_to_cache already works the way this does.
-
-    PNGs are compressed at zlib level 3 instead of Pillow's 6: a 20x20 grid then encodes in
-    10 ms instead of 27 ms, for a file 6% larger."""
+    """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming it into
+    place, and leaving an existing one alone. Protects data: Gradio names an output image after its
+    content and rewrites the file in place, so two requests answered with the same image at the same
+    moment can be served a half-written file. Gradio 6.31's save_file_to_cache (a handler returning a
+    file) is atomic; its save_pil_to_cache, which every image returned as an array goes through, is not.
+    PNGs are compressed at zlib level 3 instead of Pillow's 6 (measured gain: a 20x20 grid then
+    encodes in 10 ms instead of 27 ms, for a file 6% larger)."""
     if format.lower() == "png":
         with io.BytesIO() as out:
             img.save(out, "PNG", pnginfo=processing_utils.get_pil_metadata(img), compress_level=3)
@@ -264,11 +213,11 @@ NOT_A_FILE = "An image must be sent as an uploaded file (from Python: gradio_cli
 
 
 def error_payload_for_bad_files(error: BaseException | None, show_error: bool) -> dict:
-    """Gradio's error_payload, with our messages for two file payloads that Gradio refuses
-    before any handler runs: a file that was not uploaded (a forged request naming a server
-    path) and something that is not a file at all. With show_error off, as ExplorerBlocks
-    keeps it, Gradio would answer both with no message; with it on, its own text would echo
-    the server path."""
+    """Gradio's error_payload, with our messages for two file payloads that Gradio refuses before any
+    handler runs: a file that was not uploaded (a forged request naming a server path) and something
+    that is not a file at all. Protects people (a message that says why) and the server (no path in
+    it): with show_error off, as ExplorerBlocks keeps it, Gradio answers both with no message; with it
+    on, with its own text, the server path in it (and every exception's). Nothing public lies between."""
     if isinstance(error, InvalidPathError):
         error = gr.Error(FOREIGN_FILE, print_exception=False)
     elif isinstance(error, pydantic.ValidationError):
@@ -298,18 +247,18 @@ _asset_folders: set[Path] = set()
 def serve_assets(folder: Path) -> None:
     """Serve the files of `folder` at /gradio_api/file=<path> (this replaces any earlier
     gr.set_static_paths), with a Cache-Control that lets browsers keep them: a reload of the
-    page then fetches none of them again. Only for folders whose file names change with their
-    content, as explorer/assets.py's do."""
+    page then fetches none of them again (measured gain: ~7 MB of decoders, points and replays).
+    Only for folders whose file names change with their content, as explorer/assets.py's do.
+    gr.set_static_paths, the public part, serves them; no public setting adds the header."""
     folder = Path(folder).resolve()
     gr.set_static_paths([folder])
     _asset_folders.add(folder)
 
 
 def file_fetch_caching_assets(path_or_url, request, blocks_or_config, upload_dir):
-    """Gradio's file_fetch (the /gradio_api/file= route), adding IMMUTABLE to what it serves
-    from a folder given to serve_assets. Gradio's own answer carries no Cache-Control, and
-    starlette's FileResponse never answers 304, so without it every reload fetched the ~2 MB
-    decoder again."""
+    """Gradio's file_fetch (the /gradio_api/file= route), adding IMMUTABLE to what it serves from a folder
+    given to serve_assets. Gradio's own answer carries no Cache-Control, and starlette's FileResponse
+    never answers 304, so without it every reload fetched the decoders again."""
     response = file_fetch_caching_assets.__wrapped__(path_or_url, request, blocks_or_config, upload_dir)
     if Path(str(path_or_url)).resolve().parent in _asset_folders:
         response.headers["Cache-Control"] = IMMUTABLE
@@ -333,10 +282,13 @@ def cached_assets() -> str | None:
 
 def documented_api(info: dict, fns, example_url: str | None) -> dict:
     """Gradio's description of the API (Blocks.get_api_info), completed for its page: each parameter
-    and result of a named endpoint gets its handler's docstring words (the lines under Args: and
-    Returns:) where Gradio says only which component carries it (a result's label becomes its
-    words), and each file parameter's example becomes `example_url`, a digit this app has, where
-    Gradio puts a PDF on the internet that no endpoint here can read."""
+    and result of a named endpoint gets its handler's docstring words (under Args: and Returns:) where
+    Gradio says only which component carries it, and each file parameter's example becomes `example_url`,
+    a digit this app has, where Gradio puts a PDF on the internet that no endpoint here can read. People
+    gain: the page says what each number means and its examples run. Gradio 6.31 reads a handler's docstring for the
+    endpoint's description only (its parameter words go to MCP tools); on the API page a parameter's
+    words are its component's data-model description (for a file, the FileData class's docstring)
+    and its example the component's example_payload(). `api_description` sets the endpoint's alone."""
     handlers = {f"/{fn.api_name}": fn.fn for fn in fns if fn.api_name and fn.fn}
     for name, endpoint in info.get("named_endpoints", {}).items():
         if name not in handlers:
@@ -374,16 +326,13 @@ _api_words: str | None = "not checked yet"
 
 def optional(component: gr.components.Component) -> gr.components.Component:
     """Mark an endpoint's input as one that an API call may leave out (the last ones only): it then
-    takes the component's value. The mark is on the component itself, so that it holds for the
-    Blocks Gradio's reload mode keeps serving, whose class comes from an earlier import of this module."""
+    takes the component's value. Protects API users' calls written before the input existed:
+    gradio_client fills in a parameter's default itself, but a plain HTTP call with fewer values is
+    refused by Blocks.validate_inputs, and Gradio 6.31 has no public way to make an input optional.
+    The mark is on the component itself, so that it holds for the Blocks Gradio's reload mode keeps
+    serving, whose class comes from an earlier import of this module."""
     component.explorer_optional = True
     return component
-
-
-def with_optional(components: list, given: int) -> list:
-    """The values of the inputs after the first `given` of an endpoint, if all of them are optional; else nothing."""
-    missing = components[given:]
-    return [c.value for c in missing] if all(getattr(c, "explorer_optional", False) for c in missing) else []
 
 
 def optional_inputs() -> str | None:

@@ -2,7 +2,7 @@
 
 Markdown with LaTeX between $...$ (inline) or $$...$$ (display), as LATEX tells Gradio.
 """
-from vae.likelihood import READ_POWER, READ_SIGMAS
+from vae.reading import READ_POWER, READ_SIGMAS
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
@@ -58,7 +58,7 @@ MODEL_LABELS = {"beta0": "β = 0: reconstruction alone", "beta1": "β = 1: the V
 
 def model_text(name: str, facts: dict) -> str:
     """The paragraph under the model picker: what the KL term's weight did to this model, pointing at
-    what the pictures show, and the classes its prior samples never show. `facts`: handlers.Committed.facts."""
+    what the pictures show, and the classes its prior samples never show. `facts`: models.Committed.facts."""
     digits = facts["prior_digits"]
     missing = [str(d) for d, count in enumerate(digits) if count < 0.005 * sum(digits)]
     legible = (f"A classifier ({facts['classifier_test_accuracy']:.2%} right on MNIST's test set) is on average "
@@ -91,7 +91,7 @@ def model_text(name: str, facts: dict) -> str:
 
 
 def models_table(facts: dict[str, dict]) -> str:
-    """The committed models side by side, each column one model's handlers.Committed.facts (vae.evaluate's
+    """The committed models side by side, each column one model's models.Committed.facts (vae.evaluate's
     figures, nats per test digit)."""
     rows = [("test −ELBO", lambda f: f"{f['neg_elbo']:.2f}"),
             ("reconstruction $-\\mathbb{E}_q \\log p_\\theta(x \\mid z)$", lambda f: f"{f['reconstruction_nll']:.2f}"),

@@ -1,13 +1,27 @@
-"""Shared fixtures: the app served on a free loopback port for the whole test session, and a client for it."""
-import socket
+"""Shared fixtures: the app served on a free loopback port for the whole test session, and a client
+for it; and the rule that marks slow tests.
 
+`python -m pytest -m "not slow"` runs the fast part (library, handlers, inputs, assets) in well
+under a minute. Slow are: every test that uses the served app or a browser (the `app_url`,
+`client` or `browser` fixtures, directly or through another fixture), marked here; and, marked
+in their files, the tests that start servers of their own, train, or take seconds of computing.
+"""
 import pytest
 
+from explorer.browser import serve_app
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Fixtures that serve the app or start Chromium: a test using one, directly or through another
+# fixture, is slow.
+SERVED = {"app_url", "client", "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    # A module where any test starts Chromium is slow as a whole: its tests may reach a page
+    # through request.getfixturevalue, which item.fixturenames does not show.
+    browser_modules = {item.path for item in items if "browser" in item.fixturenames}
+    for item in items:
+        if SERVED & set(item.fixturenames) or item.path in browser_modules:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +29,7 @@ def app_url():
     """Serve app.demo the way another script would, `import app; app.demo.launch()`, and yield its URL."""
     import app
 
-    app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    yield app.demo.local_url
+    yield serve_app()
     app.demo.close()
 
 

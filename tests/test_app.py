@@ -4,6 +4,9 @@ against the app served on loopback (the `client` fixture), including bad input."
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
 
 import httpx
 import numpy as np
@@ -15,12 +18,19 @@ gr = pytest.importorskip("gradio")
 from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from explorer import handlers as h, text  # noqa: E402
+from explorer import api, elbo_tab, events, models, text  # noqa: E402
 from vae import draw, inputs, latent  # noqa: E402
-from vae.likelihood import posterior_reconstruction  # noqa: E402
+from vae.likelihood import TOL  # noqa: E402
 from vae.preprocess import MAX_UPLOAD_BYTES  # noqa: E402
+from vae.reading import posterior_reconstruction  # noqa: E402
 
 ENDPOINTS = {"/decode", "/reconstruct", "/grid", "/sample", "/interpolate", "/elbo"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded():
+    """The committed models, loaded as app.py loads them: these tests also call the handlers directly."""
+    models.load()
 
 
 @pytest.fixture(scope="module")
@@ -48,39 +58,39 @@ def load(path: str) -> np.ndarray:
 
 
 def test_decode_is_the_models_digit_enlarged():
-    out = h.decode(0.5, -1.0)
-    assert out.shape == (28 * h.DIGIT_SCALE, 28 * h.DIGIT_SCALE) and out.dtype == np.uint8
-    expected = latent.decode_images(h.DEFAULT.display, [[0.5, -1.0]])[0]
-    np.testing.assert_array_equal(out, draw.enlarge(expected, h.DIGIT_SCALE))
-    assert not np.array_equal(out, h.decode(-2.0, 2.0))
+    out = api.decode(0.5, -1.0)
+    assert out.shape == (28 * api.DIGIT_SCALE, 28 * api.DIGIT_SCALE) and out.dtype == np.uint8
+    expected = latent.decode_images(models.DEFAULT.display, [[0.5, -1.0]])[0]
+    np.testing.assert_array_equal(out, draw.enlarge(expected, api.DIGIT_SCALE))
+    assert not np.array_equal(out, api.decode(-2.0, 2.0))
 
 
 def test_decode_clamps_far_z_and_rejects_non_numbers():
-    np.testing.assert_array_equal(h.decode(1e6, 0.0), h.decode(inputs.Z_LIMIT, 0.0))
+    np.testing.assert_array_equal(api.decode(1e6, 0.0), api.decode(inputs.Z_LIMIT, 0.0))
     with pytest.raises(gr.Error, match="z1 must be a number"):
-        h.decode("abc", 0.0)
+        api.decode("abc", 0.0)
     with pytest.raises(gr.Error, match="z2 must be a finite number"):
-        h.decode(0.0, float("nan"))
+        api.decode(0.0, float("nan"))
 
 
 def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
-    prepared, recon, post = h.reconstruct(one_png)
+    prepared, recon, post = api.reconstruct(one_png)
     assert prepared.shape == recon.shape == (112, 112)
     # the prepared input is MNIST-like: white ink on black, centred
-    small = prepared[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE].astype(float)
+    small = prepared[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE].astype(float)
     assert small.max() == 255 and small[0].max() == 0
     ys, xs = np.nonzero(small > 128)
     assert abs(xs.mean() - 14) < 2 and abs(ys.mean() - 14) < 2
     assert set(post) == {"mu", "sigma", "mode"} and len(post["mu"]) == len(post["sigma"]) == len(post["mode"]) == 2
     assert all(s > 0 for s in post["sigma"])
     x = torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
-    mu, sigma = latent.posterior(h.DEFAULT.model, x)
+    mu, sigma = latent.posterior(models.DEFAULT.model, x)
     np.testing.assert_allclose(post["mu"], mu, atol=0.05)
     # the reconstruction averages the digits decoded within 5 sigma of q(z|x), where the mode lies (within a grid cell)
     assert (np.abs(np.array(post["mode"]) - post["mu"]) <= 5.7 * np.array(post["sigma"])).all()
-    np.testing.assert_array_equal(recon[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE],
-                                  latent.to_uint8(posterior_reconstruction(h.DEFAULT.model, x).image)[0])
-    assert np.abs(recon.astype(float) - h.decode(*post["mode"])).mean() < 10  # close to the mode's own digit
+    np.testing.assert_array_equal(recon[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE],
+                                  latent.to_uint8(posterior_reconstruction(models.DEFAULT.model, x).image)[0])
+    assert np.abs(recon.astype(float) - api.decode(*post["mode"])).mean() < 10  # close to the mode's own digit
 
 
 def test_transparent_upload_keeps_its_strokes(tmp_path):
@@ -89,72 +99,71 @@ def test_transparent_upload_keeps_its_strokes(tmp_path):
     ImageDraw.Draw(image).ellipse([90, 60, 210, 240], outline=(10, 10, 10, 255), width=22)  # a '0'
     path = tmp_path / "zero.png"
     image.save(path)
-    prepared, _, _ = h.reconstruct(str(path))
-    small = prepared[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE]
+    prepared, _, _ = api.reconstruct(str(path))
+    small = prepared[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE]
     assert small[14, 14] < 64  # the hole of the 0 is background
     assert small[14].max() == 255 and small[0].max() == 0  # ink on the ring, black margin
 
 
 def test_reconstruct_errors_are_user_messages(not_an_image):
     with pytest.raises(gr.Error, match="not an image"):
-        h.reconstruct(not_an_image)
+        api.reconstruct(not_an_image)
     with pytest.raises(gr.Error, match="Upload"):
-        h.reconstruct(None)
+        api.reconstruct(None)
 
 
 def png_data_url(rgba: np.ndarray) -> str:
     """A canvas as the drawing pad sends it: canvas.toDataURL("image/png")."""
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
-    return h.PNG_DATA_URL + base64.b64encode(buffer.getvalue()).decode()
+    return events.PNG_DATA_URL + base64.b64encode(buffer.getvalue()).decode()
 
 
 def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
-    assert h.reconstruct_drawing("") == h.nothing_to_reconstruct(h.DEFAULT)
+    assert events.reconstruct_drawing("") == events.nothing_to_reconstruct(models.DEFAULT)
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the pad is before any stroke
-    assert h.reconstruct_drawing(png_data_url(canvas))[:3] == (None, None, "")
+    assert events.reconstruct_drawing(png_data_url(canvas))[:3] == (None, None, "")
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
-    prepared, recon, shown, image, pixels, post = h.reconstruct_drawing(png_data_url(canvas))
-    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == h.reconstruction_of(pixels)[2]
+    prepared, recon, shown, image, pixels, post = events.reconstruct_drawing(png_data_url(canvas))
+    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == api.reconstruction_of(pixels)[2]
     assert f"({post['mu'][0]:.3f}, {post['mu'][1]:.3f})" in shown and f"({post['sigma'][0]:.4f}, {post['sigma'][1]:.4f})" in shown
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
-    assert image.size == h.DEFAULT.base_map.size
+    assert image.size == models.DEFAULT.base_map.size
 
 
 @pytest.mark.parametrize("drawing, message", [
     ("data:image/jpeg;base64,/9j/", "did not arrive as a PNG"),
-    (h.PNG_DATA_URL + "not base64!", "did not arrive as a PNG"),
-    (h.PNG_DATA_URL + base64.b64encode(b"GIF89a not a png").decode(), "not an image we can read"),
-    (h.PNG_DATA_URL + "A" * (4 * MAX_UPLOAD_BYTES // 3 + 8), "larger than 20 MB"),
+    (events.PNG_DATA_URL + "not base64!", "did not arrive as a PNG"),
+    (events.PNG_DATA_URL + base64.b64encode(b"GIF89a not a png").decode(), "not an image we can read"),
+    (events.PNG_DATA_URL + "A" * (4 * MAX_UPLOAD_BYTES // 3 + 8), "larger than 20 MB"),
     (12, "did not arrive as a PNG"),
 ])
 def test_a_drawing_that_is_not_a_png_gets_a_message(drawing, message):
     with pytest.raises(gr.Error, match=message):
-        h.reconstruct_drawing(drawing)
+        events.reconstruct_drawing(drawing)
 
 
 def test_grid_image_has_the_layout_the_page_pans():
-    image = h.grid(0.0, 0.0, 4.0, 5, "cdf")
+    image = api.grid(0.0, 0.0, 4.0, 5, "cdf")
     layout = draw.grid_layout(5)
     assert image.width == layout.left + 5 * layout.cell + 4 * layout.gap + draw.GRID_MARGINS["right"]
-    assert (layout.left, layout.top) == (52, 36)  # explorer.js's layout() of the grid assumes these
 
 
 def test_grid_rejects_bad_arguments():
     with pytest.raises(gr.Error, match="spacing"):
-        h.grid(0.0, 0.0, 4.0, 5, "log")
+        api.grid(0.0, 0.0, 4.0, 5, "log")
     with pytest.raises(gr.Error, match="whole number"):
-        h.grid(0.0, 0.0, 4.0, 2.5, "linear")
-    np.testing.assert_array_equal(np.asarray(h.grid(0.0, 0.0, 4.0, 10_000, "linear")), np.asarray(h.grid(0.0, 0.0, 4.0, 30, "linear")))
+        api.grid(0.0, 0.0, 4.0, 2.5, "linear")
+    np.testing.assert_array_equal(np.asarray(api.grid(0.0, 0.0, 4.0, 10_000, "linear")), np.asarray(api.grid(0.0, 0.0, 4.0, 30, "linear")))
 
 
 def test_sample_and_interpolate_shapes():
-    sheet = h.sample(10, 3)
+    sheet = api.sample(10, 3)
     assert sheet.shape == (3 * 56 + 2 * 2, 4 * 56 + 3 * 2)  # 4 x 3 cells of 56 px
-    np.testing.assert_array_equal(sheet, h.sample(10, 3))
-    strip = h.interpolate(-1.0, -1.0, 1.0, 1.0, 6)
+    np.testing.assert_array_equal(sheet, api.sample(10, 3))
+    strip = api.interpolate(-1.0, -1.0, 1.0, 1.0, 6)
     assert strip.shape == (84, 6 * 84 + 5 * 2)
-    ends = latent.decode_images(h.DEFAULT.display, [[-1.0, -1.0], [1.0, 1.0]])
+    ends = latent.decode_images(models.DEFAULT.display, [[-1.0, -1.0], [1.0, 1.0]])
     np.testing.assert_array_equal(strip[:84, :84], draw.enlarge(ends[0], 3))
     np.testing.assert_array_equal(strip[:84, -84:], draw.enlarge(ends[1], 3))
 
@@ -163,19 +172,16 @@ def is_skip(update) -> bool:
     return isinstance(update, dict) and update.get("__type__") == "update" and len(update) == 1
 
 
-def test_interpolation_endpoints_from_test_digits_and_my_digit():
-    a1, a2, b1, b2, pick_a, pick_b = h.endpoint_from_digit(5, 0.0, 0.0, 1.0, 1.0, "A")
-    assert (a1, a2) == h.test_digit_mu(5) and (b1, b2) == (1.0, 1.0)
-    assert pick_a == 5 and is_skip(pick_b)
-    mine = h.endpoint_from_my_digit({"mu": [1.2, -0.4], "sigma": [0.1, 0.1], "mode": [1.234, -0.5]}, 0.0, 0.0, 1.0, 1.0, "B")
+def test_an_interpolation_end_from_my_digit():
+    mine = events.endpoint_from_my_digit({"mu": [1.2, -0.4], "sigma": [0.1, 0.1], "mode": [1.234, -0.5]}, 0.0, 0.0, 1.0, 1.0, "B")
     assert mine[:4] == (0.0, 0.0, 1.23, -0.5) and is_skip(mine[4]) and mine[5] is None, "B is no longer a test digit"
     with pytest.raises(gr.Error, match="Reconstruct tab"):
-        h.endpoint_from_my_digit(None, 0, 0, 1, 1, "A")
+        events.endpoint_from_my_digit(None, 0, 0, 1, 1, "A")
 
 
 def test_elbo_view_for_a_test_digit():
-    pixels, numbers, terms, image, samples, shown = h.elbo_pick(3, 5, 100, 0)
-    np.testing.assert_array_equal(pixels, h.test_images[3])
+    pixels, numbers, terms, image, samples, shown = elbo_tab.elbo_pick(3, 5, 100, 0)
+    np.testing.assert_array_equal(pixels, models.test_images[3])
     assert terms["elbo"] == pytest.approx(terms["reconstruction"] - terms["kl"])
     assert terms["elbo"] <= terms["log_px"] + 1e-6
     assert f"{terms['log_px']:.2f}" in numbers and "D_{KL}" in numbers
@@ -184,10 +190,10 @@ def test_elbo_view_for_a_test_digit():
 
 
 def test_elbo_tab_shows_digit_0_first_and_keeps_a_choice():
-    first = h.elbo_tab_opened(None)
-    np.testing.assert_array_equal(first[0], h.test_images[0])
+    first = elbo_tab.elbo_tab_opened(None)
+    np.testing.assert_array_equal(first[0], models.test_images[0])
     assert first[2]["L"] == 10 and first[2]["K"] == 1000
-    assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in h.elbo_tab_opened(h.test_images[4]))
+    assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in elbo_tab.elbo_tab_opened(models.test_images[4]))
 
 
 # ---------------------------------------------------------------- through the server
@@ -199,26 +205,26 @@ def test_the_api_lists_exactly_the_documented_endpoints(client):
 
 def test_api_decode(client):
     out = load(client.predict(0.5, -1.0, api_name="/decode"))
-    np.testing.assert_array_equal(out if out.ndim == 2 else out[..., 0], h.decode(0.5, -1.0))
+    np.testing.assert_array_equal(out if out.ndim == 2 else out[..., 0], api.decode(0.5, -1.0))
 
 
 def test_api_grid(client):
     out = load(client.predict(0.0, 0.0, 6.0, 30, "cdf", api_name="/grid"))
     layout = draw.grid_layout(30)
     assert out.shape[1] == layout.left + 30 * 28 + 29 + draw.GRID_MARGINS["right"]
-    np.testing.assert_array_equal(out, np.asarray(h.grid(0.0, 0.0, 6.0, 30, "cdf")))
+    np.testing.assert_array_equal(out, np.asarray(api.grid(0.0, 0.0, 6.0, 30, "cdf")))
 
 
 def test_api_sample_and_interpolate(client):
     sheet = load(client.predict(16, 5, api_name="/sample"))
-    np.testing.assert_array_equal(sheet, h.sample(16, 5))
+    np.testing.assert_array_equal(sheet, api.sample(16, 5))
     strip = load(client.predict(-1.0, 0.5, 2.0, -0.5, 8, api_name="/interpolate"))
-    np.testing.assert_array_equal(strip, h.interpolate(-1.0, 0.5, 2.0, -0.5, 8))
+    np.testing.assert_array_equal(strip, api.interpolate(-1.0, 0.5, 2.0, -0.5, 8))
 
 
 def test_api_reconstruct(client, one_png):
     prepared, recon, post = client.predict(handle_file(one_png), api_name="/reconstruct")
-    expected = h.reconstruct(one_png)
+    expected = api.reconstruct(one_png)
     np.testing.assert_array_equal(load(prepared), expected[0])
     np.testing.assert_array_equal(load(recon), expected[1])
     assert post == expected[2]
@@ -248,35 +254,37 @@ def test_api_errors_carry_the_message(client, not_an_image):
     assert load(client.predict(0.0, 0.0, api_name="/decode")).shape[:2] == (112, 112)
 
 
-def test_readme_api_example_runs_as_written(app_url, one_png, tmp_path, monkeypatch, capsys):
-    """The README's gradio_client example, run against the app as printed there (only the URL
-    is this test's server, and digit.png a drawn '1'), so the front door's code stays true."""
-    readme = (h.ROOT / "README.md").read_text()
+def test_readme_api_example_runs_as_written(app_url, monkeypatch, capsys):
+    """The README's gradio_client example, run from the repository's root against the app as printed
+    there (only the URL is this test's server), with the picture the repository ships, docs/digit.png:
+    test digit #0, a 7, as a person's picture shows it (dark ink on white, the API page's example)."""
+    readme = (models.ROOT / "README.md").read_text()
     section = readme[readme.index("## The API"):]
     code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
     assert 'Client("http://127.0.0.1:7860/")' in code
-    Image.open(one_png).save(tmp_path / "digit.png")
-    monkeypatch.chdir(tmp_path)
-    exec(code.replace("http://127.0.0.1:7860/", app_url), {})
+    monkeypatch.chdir(models.ROOT)
+    scope: dict = {}
+    exec(code.replace("http://127.0.0.1:7860/", app_url), scope)
     approximation, amortization = map(float, capsys.readouterr().out.split()[-2:])  # the example's last line
     assert approximation >= 0 and np.isfinite(amortization)
+    shipped = np.asarray(Image.open(models.ROOT / "docs" / "digit.png").convert("L"))
+    np.testing.assert_array_equal(shipped, 255 - draw.enlarge(models.test_images[0], 4))
 
 
 def test_the_note_for_a_grid_beyond_the_digits_counts_them():
-    outside = int((np.abs(h.DEFAULT.mu) > h.DIGIT_REGION).any(axis=1).sum())
+    outside = int((np.abs(models.DEFAULT.mu) > models.DIGIT_REGION).any(axis=1).sum())
     assert 0 < outside < 100
-    assert "beyond |z| = 4, where the prior" in h.window_note(h.DEFAULT) and f"{outside} of the 10,000 test digits" in h.window_note(h.DEFAULT)
+    assert "beyond |z| = 4, where the prior" in events.window_note(models.DEFAULT) and f"{outside} of the 10,000 test digits" in events.window_note(models.DEFAULT)
 
 
 def test_the_elbo_tab_says_what_is_true_of_iwae():
     """IWAE is an estimate with a ±, a bound only on average; the text gives the test set's figure and
     names a digit where no K helps, and that digit's numbers bear it out."""
-    _, numbers, terms, *_ = h.elbo_pick(35, 10, 1000, 0)
+    _, numbers, terms, *_ = elbo_tab.elbo_pick(35, 10, 1000, 0)
     assert f"{terms['iwae']:.2f}** ± {terms['iwae_stderr']:.2f}" in numbers and "a bound on average" in numbers
     assert terms["amortization_gap"] > 10 and terms["log_px"] - terms["iwae"] > 10  # digit #35: IWAE far below log p(x)
-    reading = text.elbo_reading(h.DEFAULT.facts, 1.0, h.TOL)
-    assert f"{h.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in reading and "test digit #35" in reading
-    assert "reaches" not in reading and "seed text" not in text.ELBO_INTRO
+    reading = text.elbo_reading(models.DEFAULT.facts, 1.0, TOL)
+    assert f"{models.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in reading and "test digit #35" in reading
 
 
 def api_page(app_url: str) -> dict:
@@ -302,7 +310,7 @@ def test_the_api_page_examples_run_offline_on_a_digit(app_url, name, capsys):
     """The Python example the page shows for an endpoint that takes a picture runs as written on this
     machine: its picture is the app's own example digit, not a PDF on the internet."""
     code = api_page(app_url)[name]["code_snippets"]["python"]
-    assert ".pdf" not in code and f"handle_file('{h.ASSETS['example']}')" in code
+    assert ".pdf" not in code and f"handle_file('{models.ASSETS['example']}')" in code
     exec(code, {})
     printed = capsys.readouterr().out
     assert "'mu'" in printed and "'sigma'" in printed
@@ -317,60 +325,84 @@ def test_a_doubtful_picture_is_answered_and_says_what_was_done(tmp_path):
     path = tmp_path / "two sevens.png"
     image.save(path)
     note = "2 separate marks of a similar size found; used the largest."
-    prepared, recon, post = h.reconstruct(str(path))
+    prepared, recon, post = api.reconstruct(str(path))
     assert post["note"] == note and len(post["mu"]) == 2
-    assert f"**Note:** {note}" in h.reconstruct_upload(str(path))[2]
-    assert "note" not in h.reconstruct(str(h.ASSETS["example"]))[2]  # a plain digit: nothing to say
+    assert f"**Note:** {note}" in events.reconstruct_upload(str(path))[2]
+    assert "note" not in api.reconstruct(str(models.ASSETS["example"]))[2]  # a plain digit: nothing to say
+
+
+LIGHT_IMPORT = """
+import json, torch
+opened = []
+torch_load = torch.load
+torch.load = lambda f, *a, **k: opened.append(str(f)) or torch_load(f, *a, **k)
+import explorer.api, explorer.assets, explorer.elbo_tab, explorer.events, explorer.gradio_adjustments, explorer.models, explorer.text
+from explorer import models
+print(json.dumps({"opened": opened, "models": list(models.MODELS), "default": models.DEFAULT is None,
+                  "files": [*models.ASSETS, *models.PAGE_MODULES]}))
+"""
+
+
+@pytest.mark.slow  # a fresh Python importing torch and Gradio: seconds
+def test_importing_the_explorer_loads_nothing_and_writes_nothing(tmp_path):
+    """Importing any of explorer's modules (but components.py, which is the page itself) opens no checkpoint
+    and writes no file: app.py's models.load() does that, once."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where the asset folder would be made
+    run = subprocess.run([sys.executable, "-c", LIGHT_IMPORT], cwd=models.ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen == {"opened": [], "models": [], "default": True, "files": []}
+    assert not list(tmp_path.glob("vae-explorer-assets-*")), "no asset folder made, nothing written to it"
+    assert models.load() is models.load() is models.MODELS and len(models.MODELS) == 3  # here, loaded once for good
 
 
 # ---------------------------------------------------------------- the models side by side
 
 
 def test_every_committed_model_is_loaded_and_the_vae_is_the_default():
-    assert list(h.MODELS) == ["beta0", "beta1", "beta5"] and h.DEFAULT is h.MODELS["beta1"]
-    assert [m.facts["beta"] for m in h.MODELS.values()] == [0.0, 1.0, 5.0]
-    for m in h.MODELS.values():  # each model's own map, from its own test latents
-        assert m.mu.shape == (10_000, 2) and m.base_map.size == h.DEFAULT.base_map.size
-    assert not np.array_equal(np.asarray(h.MODELS["beta0"].base_map), np.asarray(h.DEFAULT.base_map))
+    assert list(models.MODELS) == ["beta0", "beta1", "beta5"] and models.DEFAULT is models.MODELS["beta1"]
+    assert [m.facts["beta"] for m in models.MODELS.values()] == [0.0, 1.0, 5.0]
+    for m in models.MODELS.values():  # each model's own map, from its own test latents
+        assert m.mu.shape == (10_000, 2) and m.base_map.size == models.DEFAULT.base_map.size
+    assert not np.array_equal(np.asarray(models.MODELS["beta0"].base_map), np.asarray(models.DEFAULT.base_map))
 
 
 def test_every_endpoint_takes_a_model_and_defaults_to_the_vae(one_png):
     z = (0.5, -1.0)
-    np.testing.assert_array_equal(h.decode(*z), h.decode(*z, "beta1"))
-    for name, m in h.MODELS.items():
-        np.testing.assert_array_equal(h.decode(*z, name), draw.enlarge(latent.decode_images(m.display, [z])[0], h.DIGIT_SCALE))
-    assert not np.array_equal(h.decode(*z, "beta0"), h.decode(*z, "beta5"))
-    for call in (lambda m: h.grid(0, 0, 4, 5, "linear", m), lambda m: h.sample(9, 3, m),
-                 lambda m: h.interpolate(-1, -1, 1, 1, 5, m), lambda m: h.reconstruct(one_png, m)[1]):
+    np.testing.assert_array_equal(api.decode(*z), api.decode(*z, "beta1"))
+    for name, m in models.MODELS.items():
+        np.testing.assert_array_equal(api.decode(*z, name), draw.enlarge(latent.decode_images(m.display, [z])[0], api.DIGIT_SCALE))
+    assert not np.array_equal(api.decode(*z, "beta0"), api.decode(*z, "beta5"))
+    for call in (lambda m: api.grid(0, 0, 4, 5, "linear", m), lambda m: api.sample(9, 3, m),
+                 lambda m: api.interpolate(-1, -1, 1, 1, 5, m), lambda m: api.reconstruct(one_png, m)[1]):
         assert not np.array_equal(np.asarray(call("beta0")), np.asarray(call("beta1"))), call
-    assert h.reconstruct(one_png, "beta5")[2]["mu"] != h.reconstruct(one_png)[2]["mu"]
+    assert api.reconstruct(one_png, "beta5")[2]["mu"] != api.reconstruct(one_png)[2]["mu"]
     for bad in ("beta2", 3, ["beta0"]):
         with pytest.raises(gr.Error, match="model must be one of 'beta0', 'beta1', 'beta5', not "):
-            h.decode(0, 0, bad)
+            api.decode(0, 0, bad)
 
 
 def test_the_elbo_of_another_model_is_that_models():
-    pixels = h.test_images[3]
-    vae, autoencoder = h.anatomy_of(pixels, 10, 100, 0), h.anatomy_of(pixels, 10, 100, 0, h.MODELS["beta0"])
+    pixels = models.test_images[3]
+    vae, autoencoder = api.anatomy_of(pixels, 10, 100, 0), api.anatomy_of(pixels, 10, 100, 0, models.MODELS["beta0"])
     assert autoencoder["kl"] > 3 * vae["kl"]  # nothing kept the autoencoder's q(z|x) near the prior
     assert autoencoder["log_px"] != vae["log_px"] and autoencoder["elbo"] <= autoencoder["log_px"] + 1e-6
 
 
-def test_a_model_picked_redraws_the_digit_and_moves_the_test_digit_ends():
-    pixels = h.test_images[5]
-    mine = h.reconstruct_again(pixels, "beta0")
-    assert mine[5]["mu"] == h.posterior_of(pixels, h.MODELS["beta0"])["mu"] and mine[4] is pixels
-    assert h.reconstruct_again(None, "beta5")[3] is h.MODELS["beta5"].base_map
-    # A holds test digit #0 and moves with the model; B was set by hand and stays
-    assert h.ends_again(0, None, 0.1, 0.2, 1.5, -2.0, "beta5") == (*h.test_digit_mu(0, h.MODELS["beta5"]), 1.5, -2.0)
+def test_a_model_picked_redraws_my_digit():
+    pixels = models.test_images[5]
+    mine = events.reconstruct_again(pixels, "beta0")
+    assert mine[5]["mu"] == api.posterior_of(pixels, models.MODELS["beta0"])["mu"] and mine[4] is pixels
+    assert events.reconstruct_again(None, "beta5")[3] is models.MODELS["beta5"].base_map
 
 
 def test_each_model_has_its_own_words_and_the_elbo_tab_says_when_it_was_not_trained_on_the_elbo():
-    words = {name: h.model_words(name) for name in h.MODELS}
+    words = {name: events.model_words(name) for name in models.MODELS}
     assert "reconstruction term alone" in words["beta0"][0] and "holes" in words["beta0"][0]
     assert "β = 5" in words["beta5"][0] and "merge" in words["beta5"][0] and "blurry" in words["beta5"][0]
     for name, (about, reading, slider) in words.items():
-        m = h.MODELS[name]
+        m = models.MODELS[name]
         assert f"{m.facts['prior_mass_confident']:.0%} of the prior's mass" in about
         assert ("not trained on the ELBO" in reading) == (name != "beta1")
         assert slider["maximum"] == len(m.history)
@@ -378,14 +410,14 @@ def test_each_model_has_its_own_words_and_the_elbo_tab_says_when_it_was_not_trai
 
 
 def test_the_training_curves_mark_the_epoch_shown():
-    for name, m in h.MODELS.items():
-        elbo_curve, kl_curve = h.training_curves(3, name)
-        assert set(elbo_curve["curve"]) == {*h.CURVES, "test reconstruction −E log p(x|z)", h.EPOCH_MARK}
-        mark = elbo_curve[elbo_curve["curve"] == h.EPOCH_MARK]
+    for name, m in models.MODELS.items():
+        elbo_curve, kl_curve = events.training_curves(3, name)
+        assert set(elbo_curve["curve"]) == {*events.CURVES, "test reconstruction −E log p(x|z)", events.EPOCH_MARK}
+        mark = elbo_curve[elbo_curve["curve"] == events.EPOCH_MARK]
         assert mark["epoch"].tolist() == [3, 3] and mark["nats"].min() == elbo_curve["nats"].min()
         tests = kl_curve[kl_curve["curve"] == "test KL"]
         assert tests["nats"].tolist() == [e["kl"] for e in m.history] and len(tests) == len(m.history)
-    assert h.training_curves(10_000, "beta0")[0]["epoch"].max() == len(h.MODELS["beta0"].history)  # clamped
+    assert events.training_curves(10_000, "beta0")[0]["epoch"].max() == len(models.MODELS["beta0"].history)  # clamped
 
 
 def test_an_api_call_written_before_the_model_argument_still_works(app_url):
@@ -399,8 +431,8 @@ def test_an_api_call_written_before_the_model_argument_still_works(app_url):
             return json.loads(payload)
         return np.asarray(Image.open(io.BytesIO(httpx.get(json.loads(payload)[0]["url"], timeout=30).content)).convert("L"))
 
-    np.testing.assert_array_equal(call([0.5, -1.0]), h.decode(0.5, -1.0))
-    np.testing.assert_array_equal(call([0.5, -1.0, "beta0"]), h.decode(0.5, -1.0, "beta0"))
+    np.testing.assert_array_equal(call([0.5, -1.0]), api.decode(0.5, -1.0))
+    np.testing.assert_array_equal(call([0.5, -1.0, "beta0"]), api.decode(0.5, -1.0, "beta0"))
     assert "model must be one of" in call([0.5, -1.0, "nonsense"])["error"]
     assert not isinstance(call([0.5]), np.ndarray), "only the optional inputs may be left out"
 

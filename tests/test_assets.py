@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import assets, handlers as h
+from explorer import assets, models
 from explorer.gradio_adjustments import IMMUTABLE
+from vae import latent
 from vae.model import dequantize
 from vae.replay import replay_path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded():
+    """The committed models and the files they write for the page, as app.py loads them."""
+    models.load()
 
 
 def test_a_pack_reads_back_what_was_packed():
@@ -25,37 +32,37 @@ def test_a_pack_reads_back_what_was_packed():
 
 
 def test_the_decoder_pack_holds_the_weights_the_server_decodes_with():
-    meta, arrays = assets.unpack(h.DEFAULT.assets["decoder"].read_bytes())
-    linears = [m for m in h.DEFAULT.model.decoder if isinstance(m, torch.nn.Linear)]
+    meta, arrays = assets.unpack(models.DEFAULT.assets["decoder"].read_bytes())
+    linears = [m for m in models.DEFAULT.model.decoder if isinstance(m, torch.nn.Linear)]
     assert meta["layers"] == len(linears) == 4 and meta["activation"] == "elu" and meta["output"] == "sigmoid"
     for i, layer in enumerate(linears):
         w = torch.from_numpy(arrays[f"w{i}"].copy())
         weight = dequantize(w, torch.from_numpy(arrays[f"s{i}"].copy())) if f"s{i}" in arrays else w.float()
         torch.testing.assert_close(weight, layer.weight, rtol=0, atol=0)
         torch.testing.assert_close(torch.from_numpy(arrays[f"b{i}"].astype(np.float32)), layer.bias, rtol=0, atol=0)
-    assert h.DEFAULT.assets["decoder"].stat().st_size < 2.5e6
+    assert models.DEFAULT.assets["decoder"].stat().st_size < 2.5e6
     # the check points are the server's decode, which a page compares its own with
     np.testing.assert_array_equal(np.array(meta["check"]["pixels"]).reshape(-1, 28, 28),
-                                  h.latent.decode_images(h.DEFAULT.model, meta["check"]["z"]))
+                                  latent.decode_images(models.DEFAULT.model, meta["check"]["z"]))
 
 
 def test_the_points_pack_is_the_test_sets_posterior_means_and_the_pickers_digits():
-    meta, arrays = assets.unpack(h.DEFAULT.assets["points"].read_bytes())
+    meta, arrays = assets.unpack(models.DEFAULT.assets["points"].read_bytes())
     assert meta["count"] == 10_000
-    np.testing.assert_allclose(arrays["mu"], h.DEFAULT.mu, atol=1e-6)
-    np.testing.assert_array_equal(arrays["labels"], h.test_labels)
-    np.testing.assert_array_equal(arrays["images"], h.test_images.reshape(100, 784))
+    np.testing.assert_allclose(arrays["mu"], models.DEFAULT.mu, atol=1e-6)
+    np.testing.assert_array_equal(arrays["labels"], models.test_labels)
+    np.testing.assert_array_equal(arrays["images"], models.test_images.reshape(100, 784))
 
 
 def test_every_models_replay_pack_is_its_replay_file():
-    for name, m in h.MODELS.items():
+    for name, m in models.MODELS.items():
         meta, arrays = assets.unpack(m.assets["replay"].read_bytes())
-        saved = torch.load(replay_path(h.MODEL_FOLDERS[name] / "vae.pt"), weights_only=True)
+        saved = torch.load(replay_path(models.MODEL_FOLDERS[name] / "vae.pt"), weights_only=True)
         assert meta["epochs"] == saved["epochs"].tolist() == list(range(1, len(m.history) + 1)), name
         assert meta["manifold_epochs"][-1] == len(m.history) and meta["history"] == m.history
         np.testing.assert_array_equal(arrays["mu"], saved["mu"].numpy())
         np.testing.assert_array_equal(arrays["manifolds"], saved["manifolds"].numpy().reshape(len(meta["manifold_epochs"]), -1, 784))
-        np.testing.assert_array_equal(arrays["labels"], h.test_labels[:2000])
+        np.testing.assert_array_equal(arrays["labels"], models.test_labels[:2000])
         # the decoder and the map's points are each model's own
         _, points = assets.unpack(m.assets["points"].read_bytes())
         np.testing.assert_allclose(points["mu"], m.mu, atol=1e-6)
@@ -69,14 +76,14 @@ def test_file_names_change_with_content_and_writing_again_keeps_the_file(tmp_pat
 
 
 def test_the_page_files_are_served_for_good_and_nothing_else_is(app_url):
-    files = [h.ASSETS["script"], h.ASSETS["example"], *(path for m in h.MODELS.values() for path in m.assets.values())]
-    assert len(set(files)) == 2 + 4 * len(h.MODELS)
+    files = [*models.PAGE_MODULES.values(), models.ASSETS["example"], *(path for m in models.MODELS.values() for path in m.assets.values())]
+    assert len(set(files)) == len(models.PAGE_MODULES) + 1 + 4 * len(models.MODELS) and "page" in models.PAGE_MODULES
     for path in files:
         answer = httpx.get(f"{app_url}gradio_api/file={path}")
         assert answer.status_code == 200 and answer.content == path.read_bytes(), path.name
         assert answer.headers["cache-control"] == IMMUTABLE
-    folder = h.ASSET_FOLDER
-    refused = [h.CHECKPOINT, h.ROOT / "app.py", f"{folder}/../../etc/passwd", "/etc/passwd", folder, f"{folder}/missing.bin",
+    folder = models.ASSET_FOLDER
+    refused = [models.CHECKPOINT, models.ROOT / "app.py", f"{folder}/../../etc/passwd", "/etc/passwd", folder, f"{folder}/missing.bin",
                f"{folder}/..%2F..%2Fetc%2Fpasswd"]
     for path in refused:
         answer = httpx.get(f"{app_url}gradio_api/file={path}")

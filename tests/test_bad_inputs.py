@@ -24,7 +24,7 @@ pytest.importorskip("gradio")
 from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from explorer import gradio_adjustments, handlers as h  # noqa: E402
+from explorer import api, gradio_adjustments, models  # noqa: E402
 from pictures import bomb_png, close, encode, seven  # noqa: E402
 from vae import draw, inputs, preprocess  # noqa: E402
 
@@ -34,6 +34,12 @@ NOT_AN_IMAGE = "not an image we can read"
 DAMAGED = "damaged or incomplete"
 BLANK = "No digit found: the image is blank"
 PASSWD_LINE = "root:x:0:0"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded():
+    """The committed models, loaded as app.py loads them: these tests also call the handlers directly."""
+    models.load()
 
 
 # ---------------------------------------------------------------- helpers
@@ -46,12 +52,12 @@ def load(path: str | io.BytesIO) -> np.ndarray:
 
 def assert_still_serving(client) -> None:
     """The server answers a normal request with the right digit."""
-    np.testing.assert_array_equal(load(client.predict(0.5, -1.0, api_name="/decode")), h.decode(0.5, -1.0))
+    np.testing.assert_array_equal(load(client.predict(0.5, -1.0, api_name="/decode")), api.decode(0.5, -1.0))
 
 
 def prepared_input(output_path: str) -> torch.Tensor:
     """The 28x28 model input an /reconstruct call shows (4x enlarged on the wire), as [1, 1, 28, 28] in [0, 1]."""
-    small = load(output_path)[:: h.DIGIT_SCALE, :: h.DIGIT_SCALE]
+    small = load(output_path)[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE]
     return torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
 
 
@@ -145,17 +151,17 @@ def test_elbo_non_numbers_get_a_message(client, tmp_path, L, K, seed, message):
 
 
 @pytest.mark.parametrize("api_name, args, clamped", [
-    ("/decode", (1e300, -(10**400)), lambda: h.decode(inputs.Z_LIMIT, -inputs.Z_LIMIT)),
-    ("/decode", ("-1e6", " 7 "), lambda: h.decode(-inputs.Z_LIMIT, inputs.Z_LIMIT)),
-    ("/grid", (0.0, 0.0, 6.0, 10**9, "linear"), lambda: h.grid(0.0, 0.0, 6.0, inputs.GRID_N_MAX, "linear")),
-    ("/grid", (0.0, 0.0, 6.0, -5, "cdf"), lambda: h.grid(0.0, 0.0, 6.0, 1, "cdf")),
-    ("/grid", (1e9, -1e9, 1e9, 4, " CDF "), lambda: h.grid(inputs.Z_LIMIT, -inputs.Z_LIMIT, inputs.SPAN_MAX, 4, "cdf")),
-    ("/grid", (0.0, 0.0, -3.0, 4, "linear"), lambda: h.grid(0.0, 0.0, inputs.SPAN_MIN, 4, "linear")),
-    ("/sample", (-5, 3), lambda: h.sample(1, 3)),
-    ("/sample", (10**9, -7), lambda: h.sample(inputs.SAMPLES_N_MAX, 0)),
-    ("/sample", (4, 10**30), lambda: h.sample(4, inputs.SEED_MAX)),
-    ("/interpolate", (-1e9, 0.0, 1e9, 0.0, 10**9), lambda: h.interpolate(-inputs.Z_LIMIT, 0.0, inputs.Z_LIMIT, 0.0, inputs.STEPS_MAX)),
-    ("/interpolate", (0.0, 0.0, 1.0, 1.0, -5), lambda: h.interpolate(0.0, 0.0, 1.0, 1.0, inputs.STEPS_MIN)),
+    ("/decode", (1e300, -(10**400)), lambda: api.decode(inputs.Z_LIMIT, -inputs.Z_LIMIT)),
+    ("/decode", ("-1e6", " 7 "), lambda: api.decode(-inputs.Z_LIMIT, inputs.Z_LIMIT)),
+    ("/grid", (0.0, 0.0, 6.0, 10**9, "linear"), lambda: api.grid(0.0, 0.0, 6.0, inputs.GRID_N_MAX, "linear")),
+    ("/grid", (0.0, 0.0, 6.0, -5, "cdf"), lambda: api.grid(0.0, 0.0, 6.0, 1, "cdf")),
+    ("/grid", (1e9, -1e9, 1e9, 4, " CDF "), lambda: api.grid(inputs.Z_LIMIT, -inputs.Z_LIMIT, inputs.SPAN_MAX, 4, "cdf")),
+    ("/grid", (0.0, 0.0, -3.0, 4, "linear"), lambda: api.grid(0.0, 0.0, inputs.SPAN_MIN, 4, "linear")),
+    ("/sample", (-5, 3), lambda: api.sample(1, 3)),
+    ("/sample", (10**9, -7), lambda: api.sample(inputs.SAMPLES_N_MAX, 0)),
+    ("/sample", (4, 10**30), lambda: api.sample(4, inputs.SEED_MAX)),
+    ("/interpolate", (-1e9, 0.0, 1e9, 0.0, 10**9), lambda: api.interpolate(-inputs.Z_LIMIT, 0.0, inputs.Z_LIMIT, 0.0, inputs.STEPS_MAX)),
+    ("/interpolate", (0.0, 0.0, 1.0, 1.0, -5), lambda: api.interpolate(0.0, 0.0, 1.0, 1.0, inputs.STEPS_MIN)),
 ], ids=["decode-far-z", "decode-numeric-strings", "grid-n-1e9", "grid-n-negative", "grid-far-centre-huge-span",
         "grid-negative-span", "sample-n-negative", "sample-n-1e9-seed-negative", "sample-seed-1e30",
         "interpolate-far-ends-steps-1e9", "interpolate-steps-negative"])
@@ -180,7 +186,7 @@ def test_grid_of_a_billion_is_30x30_and_sample_of_minus_5_is_one_digit(client):
 def test_elbo_counts_are_clamped(client, tmp_path, L, K, seed, expected):
     terms = client.predict(upload(tmp_path, "seven.png", encode(seven())), L, K, seed, api_name="/elbo")
     assert (terms["L"], terms["K"], terms["seed"]) == expected
-    same = h.elbo(str(tmp_path / "seven.png"), *expected)  # the clamped values given directly
+    same = api.elbo(str(tmp_path / "seven.png"), *expected)  # the clamped values given directly
     for key in ("reconstruction", "kl", "elbo", "iwae", "log_px"):
         assert terms[key] == pytest.approx(same[key]), key
     np.testing.assert_allclose(terms["z_samples"], same["z_samples"])
@@ -295,13 +301,13 @@ def forged(path: str) -> dict:
     return {"path": path, "meta": {"_type": "gradio.FileData"}}
 
 
-SERVER_FILES = {"passwd": "/etc/passwd", "app.py": str(h.ROOT / "app.py"), "checkpoint": str(h.CHECKPOINT)}
+SERVER_FILES = {"passwd": "/etc/passwd", "app.py": str(models.ROOT / "app.py"), "checkpoint": str(models.CHECKPOINT)}
 
 
 @pytest.mark.parametrize("api_name", ["reconstruct", "elbo"])
 @pytest.mark.parametrize("payload", [
     forged("/etc/passwd"),
-    forged(str(h.CHECKPOINT)),
+    forged(str(models.CHECKPOINT)),
     forged("../../../../../../etc/passwd"),
     forged("app.py"),
     forged("file:///etc/passwd"),
@@ -351,7 +357,7 @@ def test_files_the_app_produced_are_served(http):
     assert event == "complete"
     r = http.get(json.loads(body)[0]["url"])
     assert r.status_code == 200
-    np.testing.assert_array_equal(load(io.BytesIO(r.content)), h.decode(0.5, -1.0))
+    np.testing.assert_array_equal(load(io.BytesIO(r.content)), api.decode(0.5, -1.0))
 
 
 # ---------------------------------------------------------------- a flood of requests

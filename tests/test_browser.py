@@ -21,16 +21,11 @@ import torch
 import pytest
 from PIL import Image
 
-from explorer import handlers as h, text
+from explorer import api, assets, events, models, text
+from explorer.browser import ARGS, CHROMIUM, RECORD_PAINTS
 from pictures import photo_of
 from vae import draw, latent
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from docs.screenshot import RECORD_PAINTS  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30_000  # ms; generous, the machine is shared
 
@@ -59,7 +54,7 @@ def page(browser, app_url):
 
 
 def drawn(page, view: str, key: str | None = None, after: int = 0) -> int:
-    """Wait until explorer.js has drawn `view` (for `key` if given) as its paint number > after; return the count of paints."""
+    """Wait until the page has drawn `view` (for `key` if given) as its paint number > after; return the count of paints."""
     page.wait_for_function("([view, key, after]) => window.__paints.length > after &&"
                            " window.__paints.slice(after).some(p => p.view === view && (!key || p.key === key))",
                            arg=[view, key, after])
@@ -86,7 +81,7 @@ def canvas_at(page, selector: str) -> np.ndarray:
 
 def server_digit(z1: float, z2: float) -> np.ndarray:
     """What the server's model (float32) decodes at z, as uint8 28x28."""
-    return latent.decode_images(h.DEFAULT.model, [[z1, z2]])[0]
+    return latent.decode_images(models.DEFAULT.model, [[z1, z2]])[0]
 
 
 def caption_z(page) -> tuple[float, float]:
@@ -144,15 +139,19 @@ def number(page, elem_id: str) -> float:
     return float(page.locator(f"#{elem_id} input[type=number]").input_value())
 
 
+def wait_for_number(page, elem_id: str, value: float) -> None:
+    page.wait_for_function("([id, v]) => parseFloat(document.querySelector(`#${id} input[type=number]`).value) === v", arg=[elem_id, value])
+
+
 def test_the_page_decodes_1000_points_as_the_server_does(page):
     z = np.random.default_rng(0).uniform(-6, 6, (1000, 2))
     mode, data = page.evaluate("""async (z) => {
-        const engine = await VAEPage.engine, pixels = engine.decoder.decode(z.flat(), z.length);
+        const engine = await VAEPage.engine(), pixels = engine.decoder.decode(z.flat(), z.length);
         let s = ''; for (const v of pixels) s += String.fromCharCode(v);
         return [engine.mode, btoa(s)]; }""", z.tolist())
     assert mode == "page"
     mine = np.frombuffer(base64.b64decode(data), dtype=np.uint8).reshape(1000, 28, 28).astype(int)
-    assert np.abs(mine - latent.decode_images(h.DEFAULT.model, z)).max() <= 1
+    assert np.abs(mine - latent.decode_images(models.DEFAULT.model, z)).max() <= 1
 
 
 def test_dragging_hovering_and_panning_draw_the_servers_digits_with_no_request(page):
@@ -170,7 +169,7 @@ def test_dragging_hovering_and_panning_draw_the_servers_digits_with_no_request(p
     assert np.abs(shown.astype(int) - before).mean() > 2
     assert np.abs(shown.astype(int) - server_digit(z1, z2)).max() <= 1
 
-    page.mouse.move(*point_at(page, "explorer_map", *h.MAP.z_to_px(np.array([-2.0, 1.0]))), steps=5)
+    page.mouse.move(*point_at(page, "explorer_map", *models.MAP.z_to_px(np.array([-2.0, 1.0]))), steps=5)
     page.wait_for_function("() => document.querySelector('#explorer_digit .vae-caption').innerText.includes('hovering')")
     hovered = caption_z(page)
     assert hovered == pytest.approx((-2.0, 1.0), abs=0.05)
@@ -194,7 +193,7 @@ def test_dragging_hovering_and_panning_draw_the_servers_digits_with_no_request(p
     drawn(page, "grid", "sharp", after=count)
     window = [number(page, e) for e in ("grid_z1", "grid_z2", "grid_span")]
     assert window[0] > 0.3 and window[1] > 0.1 and window[2] == 6.0
-    sharp = np.asarray(h.grid(*window, 20, "linear"))
+    sharp = np.asarray(api.grid(*window, 20, "linear"))
     np.testing.assert_array_equal(canvas(page, "grid"), sharp)
     assert all("/gradio_api/call/grid" in u or "/gradio_api/file=" in u for u in requests), requests
 
@@ -211,7 +210,7 @@ def test_samples_and_interpolation_are_drawn_in_the_page_as_the_server_decodes_t
     page.locator("#samples_seed input").press("Enter")
     drawn(page, "samples", after=count)
     drawn(page, "samples_map", after=count)
-    sheet = draw.sample_sheet(latent.decode_images(h.DEFAULT.model, latent.prior_samples(36, 7)))
+    sheet = draw.sample_sheet(latent.decode_images(models.DEFAULT.model, latent.prior_samples(36, 7)))
     assert np.abs(canvas(page, "samples").astype(int) - sheet).max() <= 1
 
     count = paints(page)
@@ -219,7 +218,7 @@ def test_samples_and_interpolation_are_drawn_in_the_page_as_the_server_decodes_t
     drawn(page, "interp", after=count)
     ends = [number(page, e) for e in ("interp_a1", "interp_a2", "interp_b1", "interp_b2")]
     page.wait_for_timeout(300)
-    strip = draw.strip(latent.decode_images(h.DEFAULT.model, latent.interpolation_points(ends[:2], ends[2:], 10)))
+    strip = draw.strip(latent.decode_images(models.DEFAULT.model, latent.interpolation_points(ends[:2], ends[2:], 10)))
     assert np.abs(canvas(page, "interp").astype(int) - strip).max() <= 1
     assert requests == [], requests
 
@@ -238,8 +237,8 @@ def test_a_page_that_cannot_load_the_decoder_says_so_and_asks_the_server(browser
     page.wait_for_function("(z) => document.querySelector('#explorer_digit .vae-caption').innerText.includes(z)", arg=f"{z1:.2f}")
     drawn(page, "explorer_digit", after=count)
     page.wait_for_timeout(500)  # the newest of the answers
-    shown = canvas(page, "explorer_digit")[::h.DIGIT_SCALE, ::h.DIGIT_SCALE]  # the server's picture, 4x enlarged
-    np.testing.assert_array_equal(shown, h.decode(z1, z2)[::h.DIGIT_SCALE, ::h.DIGIT_SCALE])
+    shown = canvas(page, "explorer_digit")[::api.DIGIT_SCALE, ::api.DIGIT_SCALE]  # the server's picture, 4x enlarged
+    np.testing.assert_array_equal(shown, api.decode(z1, z2)[::api.DIGIT_SCALE, ::api.DIGIT_SCALE])
     page.close()
 
 
@@ -254,15 +253,17 @@ def test_asking_for_the_server_path_and_reloading_fetches_no_file_again(browser,
     page.reload()
     drawn(page, "explorer_digit")
     page.wait_for_function("() => performance.getEntriesByType('resource').filter(e => e.name.includes('decoder-')).length > 0")
-    sizes = page.evaluate("() => performance.getEntriesByType('resource').filter(e => /(decoder|points|explorer)-[0-9a-f]+/.test(e.name))"
-                          ".map(e => [e.name, e.transferSize])")
-    assert len(sizes) == 3 and all(size == 0 for _, size in sizes), sizes  # 0 bytes over the wire: from the cache
+    sizes = page.evaluate("() => performance.getEntriesByType('resource').filter(e => /-[0-9a-f]{16}[.](bin|js)$/.test(e.name))"
+                          ".map(e => [e.name.split('/').pop(), e.transferSize])")
+    names = {name.rsplit("-", 1)[0] for name, _ in sizes}
+    assert {"decoder", "points", "page"} | {path.stem for path in assets.STATIC.glob("*.js")} <= names, names
+    assert all(size == 0 for _, size in sizes), sizes  # 0 bytes over the wire: from the cache
     page.close()
 
 
 def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
     photo = tmp_path / "digit.jpg"
-    photo.write_bytes(photo_of(h.test_images[3]))
+    photo.write_bytes(photo_of(models.test_images[3]))
     open_tab(page, "Reconstruct")
     open_tab(page, "Upload / paste / webcam")
     page.locator("#upload input[type=file]").set_input_files(str(photo))
@@ -271,7 +272,7 @@ def test_uploading_a_photo_shows_its_reconstruction(page, tmp_path):
     reconstruction = fetch(page, wait_for_new_image(page, "reconstruction", None))
     assert prepared.mean() < 100 and prepared.max() > 200, "the encoder sees bright ink on black, as in MNIST"
     # The photo's reconstruction looks like the clean digit's.
-    clean = h.reconstruction_of(h.test_images[3])[1]
+    clean = api.reconstruction_of(models.test_images[3])[1]
     assert reconstruction.shape == clean.shape
     assert np.corrcoef(reconstruction.ravel(), clean.ravel())[0, 1] > 0.8
     # q(z|x) as numbers, whole on the page: no JSON to scroll, sigma not cut off
@@ -343,21 +344,22 @@ def picker_text(page, elem_id: str) -> str:
 
 
 def test_a_click_on_the_legend_moves_nothing_and_a_click_on_the_plot_does(page):
-    left, top, right, bottom = h.MAP.box
+    left, top, right, bottom = models.MAP.box
+    count = paints(page)
     click_map_at(page, "explorer_map", right + 30, top + 40)  # the legend's "1"
-    page.wait_for_timeout(1500)
-    assert (number(page, "z1"), number(page, "z2")) == (0.0, 0.0)
-    x, y = h.MAP.z_to_px(np.array([2.0, -1.0]))
+    x, y = models.MAP.z_to_px(np.array([2.0, -1.0]))
     click_map_at(page, "explorer_map", x, y)
     page.wait_for_function("() => parseFloat(document.querySelector('#z1 input[type=number]').value) > 1.5")
     assert number(page, "z1") == pytest.approx(2.0, abs=0.1) and number(page, "z2") == pytest.approx(-1.0, abs=0.1)
+    set_by_clicks = page.evaluate("(n) => window.__paints.slice(n).filter(p => p.view === 'explorer_map' && p.key === 'map').length", count)
+    assert set_by_clicks == 1, "of the two clicks, only the one on the plot set z"
 
 
 def test_pickers_do_not_name_a_test_digit_that_is_no_longer_shown(page, tmp_path):
     open_tab(page, "Sample & interpolate")
     assert picker_text(page, "interp_pick_b").startswith("test digit #1")
     page.locator("#interp_click_sets").get_by_text("B", exact=True).click()
-    x, y = h.MAP.z_to_px(np.array([-2.0, 2.0]))
+    x, y = models.MAP.z_to_px(np.array([-2.0, 2.0]))
     click_map_at(page, "interp_map", x, y)
     page.wait_for_function("() => document.querySelector('#interp_pick_b input').value === ''")
     assert number(page, "interp_b1") == pytest.approx(-2.0, abs=0.1)
@@ -369,7 +371,7 @@ def test_pickers_do_not_name_a_test_digit_that_is_no_longer_shown(page, tmp_path
     open_tab(page, "ELBO anatomy")
     page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #0')")
     photo = tmp_path / "digit.jpg"
-    photo.write_bytes(photo_of(h.test_images[5]))
+    photo.write_bytes(photo_of(models.test_images[5]))
     page.locator("#elbo_upload input[type=file]").set_input_files(str(photo))
     page.wait_for_function("() => document.querySelector('#elbo_digit input').value === ''")
 
@@ -388,7 +390,7 @@ def test_the_elbo_tab_calls_iwae_an_estimate_with_its_spread(page):
     row = page.locator("#elbo_numbers tr", has_text="IWAE").inner_text()
     assert "±" in row, row
     body = page.locator("body").inner_text()
-    assert f"{h.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in body and "seed text" not in body
+    assert f"{models.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in body and "seed text" not in body
 
 
 def image_buttons(page, elem_id: str) -> list[str]:
@@ -407,7 +409,7 @@ def reset(page, elem_id: str) -> None:
 
 
 def test_resetting_a_slider_moves_what_it_drives(page):
-    x, y = h.MAP.z_to_px(np.array([0.19, -3.67]))
+    x, y = models.MAP.z_to_px(np.array([0.19, -3.67]))
     click_map_at(page, "explorer_map", x, y)
     page.wait_for_function("() => parseFloat(document.querySelector('#z2 input[type=number]').value) < -3")
     z1 = number(page, "z1")
@@ -427,7 +429,7 @@ def test_resetting_a_slider_moves_what_it_drives(page):
     reset(page, "grid_span")
     drawn(page, "grid", "sharp", after=count)
     assert number(page, "grid_span") == 6.0
-    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(0.0, 0.0, 6.0, 20, "linear")))
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(api.grid(0.0, 0.0, 6.0, 20, "linear")))
 
     open_tab(page, "ELBO anatomy")
     shows_l_10 = "() => /L = 10(?!\\d)/.test(document.querySelector('#elbo_numbers').innerText)"
@@ -470,7 +472,7 @@ def test_the_wheel_zooms_the_grid_about_the_pointer_and_the_maps_take_arrow_keys
     drawn(page, "grid", "sharp", after=count)
     span, z1, z2 = number(page, "grid_span"), number(page, "grid_z1"), number(page, "grid_z2")
     assert span < 4 and z1 > 0.4 and z2 == pytest.approx(0.0, abs=0.02), "the point under the pointer stays put"
-    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(z1, z2, span, 20, "linear")))
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(api.grid(z1, z2, span, 20, "linear")))
 
 
 def test_a_number_typed_beyond_a_sliders_end_becomes_that_end_everywhere(page):
@@ -534,7 +536,7 @@ def test_on_a_phone_every_tab_is_a_tab_and_the_digit_stays_beside_its_sliders(ph
 
 
 def test_reset_the_views_puts_every_page_drawn_view_back(page):
-    click_map_at(page, "explorer_map", *h.MAP.z_to_px(np.array([2.0, -1.0])))
+    click_map_at(page, "explorer_map", *models.MAP.z_to_px(np.array([2.0, -1.0])))
     page.wait_for_function("() => parseFloat(document.querySelector('#z1 input[type=number]').value) > 1.5")
     open_tab(page, "Manifold")
     count = drawn(page, "grid", "sharp")
@@ -545,7 +547,7 @@ def test_reset_the_views_puts_every_page_drawn_view_back(page):
     page.locator("#reset_view").click()
     drawn(page, "grid", "sharp", after=count)
     assert (number(page, "grid_z1"), number(page, "grid_z2"), number(page, "grid_span")) == (0.0, 0.0, 6.0)
-    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(0.0, 0.0, 6.0, 20, "linear")))
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(api.grid(0.0, 0.0, 6.0, 20, "linear")))
     open_tab(page, "Explorer")
     assert (number(page, "z1"), number(page, "z2")) == (0.0, 0.0)
     assert caption_z(page) == (0.0, 0.0)
@@ -583,7 +585,7 @@ def test_the_drawing_pad_reconstructs_what_it_shows_and_clears(page):
     shown = wait_for_new_image(page, "prepared", None)
     # The server reconstructed exactly what the pad shows.
     drawing = page.evaluate("() => document.querySelector('#pad canvas').toDataURL('image/png')")
-    np.testing.assert_array_equal(fetch(page, shown), h.reconstruct_drawing(drawing)[0])
+    np.testing.assert_array_equal(fetch(page, shown), events.reconstruct_drawing(drawing)[0])
     medium = pad_ink(page)
 
     page.locator("#pad button[data-act=undo]").click()
@@ -661,25 +663,35 @@ def test_the_pickers_have_thumbnails_that_pick(page):
     drawn(page, "interp_digits")
     page.locator("#interp_digits canvas").scroll_into_view_if_needed()
     sheet = canvas(page, "interp_digits")
-    np.testing.assert_array_equal(sheet[30 * 2 + 1:30 * 2 + 29, 30 * 5 + 1:30 * 5 + 29], h.test_images[45])  # thumbnail #45
+    np.testing.assert_array_equal(sheet[30 * 2 + 1:30 * 2 + 29, 30 * 5 + 1:30 * 5 + 29], models.test_images[45])  # thumbnail #45
     click_thumbnail(page, "interp_digits", 25)  # "clicking the map sets" A
     page.wait_for_function("() => document.querySelector('#interp_pick_a input').value.startsWith('test digit #25 ')")
     drawn(page, "interp_digits", "mark")
-    assert (number(page, "interp_a1"), number(page, "interp_a2")) == tuple(h.test_digit_mu(25))
+    wait_for_number(page, "interp_a1", events.test_digit_mu(25)[0])
+    assert (number(page, "interp_a1"), number(page, "interp_a2")) == tuple(events.test_digit_mu(25))
     assert picker_text(page, "interp_pick_b").startswith("test digit #1 ")
     marked = page.evaluate("""() => { const d = document.querySelector('#interp_digits canvas').getContext('2d')
         .getImageData(25 % 20 * 30 + 1, Math.floor(25 / 20) * 30 + 15, 1, 1).data; return [d[0], d[1], d[2]]; }""")
     assert marked[0] > 200 and marked[2] < 100, "the picked thumbnail is outlined"
+    # Another model: the ends that are test digits move to where it encodes them, with no request.
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if r.method == "POST" and "/interpolate" in r.url else None)
+    pick_model(page, "beta5")
+    beta5 = models.MODELS["beta5"]
+    wait_for_number(page, "interp_b1", events.test_digit_mu(1, beta5)[0])
+    assert [number(page, e) for e in ("interp_a1", "interp_a2", "interp_b1", "interp_b2")] == \
+        [*events.test_digit_mu(25, beta5), *events.test_digit_mu(1, beta5)]
+    assert requests == []
+    pick_model(page, "beta1")
 
     open_tab(page, "ELBO anatomy")
     numbers = page.locator("#elbo_numbers")
     page.wait_for_function("() => document.querySelector('#elbo_numbers').innerText.includes('ELBO')")
-    before = numbers.inner_text()
+    before, shown = numbers.inner_text(), wait_for_new_image(page, "elbo_input", None)
     click_thumbnail(page, "elbo_digits", 43)
     page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #43 ')")
-    page.wait_for_function("(old) => { const t = document.querySelector('#elbo_numbers').innerText;"
-                           " return t !== old && !t.includes('Computing'); }", arg=before)
-    np.testing.assert_array_equal(fetch(page, src(page, "elbo_input")), h.digit_image(h.test_images[43]))
+    np.testing.assert_array_equal(fetch(page, wait_for_new_image(page, "elbo_input", shown)), api.digit_image(models.test_images[43]))
+    assert numbers.inner_text() != before
 
 
 def test_the_thinnest_and_the_widest_pen_give_the_same_reconstruction(page):
@@ -717,7 +729,7 @@ def test_the_thumbnails_are_picked_from_the_keyboard_too(page):
     sheet.focus()  # the cursor starts on the picked digit, #0
     for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
         page.keyboard.press(key)
-    assert sheet.get_attribute("aria-label") == f"test digit #22 (a {h.test_labels[22]}): Enter picks it"
+    assert sheet.get_attribute("aria-label") == f"test digit #22 (a {models.test_labels[22]}): Enter picks it"
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#elbo_digit input').value.startsWith('test digit #22 ')")
 
@@ -738,10 +750,10 @@ def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(pag
         drawn(page, "explorer_digit", "model", before)
         drawn(page, "explorer_map", "model", before)
         page.wait_for_function("(words) => document.querySelector('#model_words').innerText.includes(words)",
-                               arg=f"{h.MODELS[name].facts['prior_mass_confident']:.0%} of the prior's mass")
+                               arg=f"{models.MODELS[name].facts['prior_mass_confident']:.0%} of the prior's mass")
         digits[name], maps[name] = canvas(page, "explorer_digit"), canvas(page, "explorer_map")
         # the page decodes with the picked model's own weights
-        assert np.abs(digits[name].astype(int) - latent.decode_images(h.MODELS[name].model, [[0.0, 0.0]])[0]).max() <= 1, name
+        assert np.abs(digits[name].astype(int) - latent.decode_images(models.MODELS[name].model, [[0.0, 0.0]])[0]).max() <= 1, name
     for a, b in (("beta0", "beta1"), ("beta0", "beta5"), ("beta1", "beta5")):
         assert np.abs(maps[a].astype(int) - maps[b]).mean() > 2 and not np.array_equal(digits[a], digits[b]), (a, b)
 
@@ -749,11 +761,11 @@ def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(pag
     drawn(page, "grid", "sharp")
     before = pick_model(page, "beta0")
     drawn(page, "grid", "sharp", after=before)
-    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(h.grid(0.0, 0.0, 6.0, 20, "linear", "beta0")))
+    np.testing.assert_array_equal(canvas(page, "grid"), np.asarray(api.grid(0.0, 0.0, 6.0, 20, "linear", "beta0")))
 
     open_tab(page, "Training")
     drawn(page, "training")
-    replay = torch.load(h.MODEL_FOLDERS["beta0"] / "vae.replay.pt", weights_only=True)
+    replay = torch.load(models.MODEL_FOLDERS["beta0"] / "vae.replay.pt", weights_only=True)
     first = canvas_at(page, "#training canvas.vae-manifold")
     np.testing.assert_array_equal(first[:56:2, :56:2], replay["manifolds"][0][0].numpy())  # epoch 1's top-left digit, 2x
     assert "Epoch 1 of 40" in page.locator("#training .vae-caption").inner_text()

@@ -9,7 +9,8 @@ from vae import evaluate
 from vae.data import load_mnist, mnist_available
 from vae.model import DEFAULT_CHECKPOINT, load_model
 
-pytestmark = pytest.mark.skipif(not mnist_available(), reason="real MNIST not found: set VAE_DATA_DIR")
+# vae.evaluate end to end: ~40 s on 2 cores
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not mnist_available(), reason="real MNIST not found: set VAE_DATA_DIR")]
 
 
 def test_evaluate_writes_metrics_and_latents(tmp_path, capsys):

@@ -4,6 +4,7 @@ one we verified, start-up says so and Gradio keeps its own behaviour."""
 import json
 import logging
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from gradio import processing_utils
 from gradio.exceptions import InvalidPathError
 
-from explorer import gradio_adjustments as adjust
+from explorer import events, gradio_adjustments as adjust
 
 
 @pytest.fixture
@@ -165,6 +166,39 @@ def test_an_upload_reaches_our_checks_unopened(tmp_path):
     assert adjust.uploads_unopened(gr.Image(type="filepath")).preprocess(payload) == str(text_file)
     with pytest.raises(Exception, match="cannot identify image file"):
         gr.Image(type="filepath").preprocess(payload)
+
+
+def page_event(http: httpx.Client, fn, data: list) -> dict:
+    """Call one of the page's own events (not in the API) the way the page does, by its index in the
+    queue, in a new session; its process_completed message."""
+    import app
+
+    fn_index = next(index for index, block_fn in app.demo.fns.items() if block_fn.fn is fn)
+    session = uuid.uuid4().hex
+    http.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
+                                              "event_data": None, "trigger_id": None}).raise_for_status()
+    with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            message = json.loads(line[len("data:"):]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                return message
+    raise AssertionError("the event never completed")
+
+
+def test_a_page_upload_that_is_not_an_image_gets_our_message(http, monkeypatch):
+    """The Reconstruct tab's upload, a text file named .png, sent as the page sends it: our message
+    says why; with Gradio's own preprocess of the component, the page would get none."""
+    import app
+
+    path = http.post("/gradio_api/upload", files={"files": ("notes.png", b"Hello, a text file pretending to be a PNG.\n" * 10,
+                                                            "image/png")}).json()[0]
+    payload = {"path": path, "orig_name": "notes.png", "meta": {"_type": "gradio.FileData"}}
+    done = page_event(http, events.reconstruct_upload, [payload, "beta1"])
+    assert done["success"] is False and "not an image we can read" in done["output"]["error"]
+    upload = next(block for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "upload")
+    monkeypatch.delattr(upload, "preprocess")  # Gradio's own: PIL opens the file before our handler
+    done = page_event(http, events.reconstruct_upload, [payload, "beta1"])
+    assert done["success"] is False and not done["output"]["error"]
 
 
 def test_a_file_route_that_no_longer_calls_file_fetch_is_named(monkeypatch):

@@ -14,10 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vae.classifier import load_classifier
 from vae.data import load_mnist, mnist_available
-from vae.likelihood import (READ_SHIFTS, best_gaussian, coarse_grid, log_marginal_quadrature, moved, posterior_moments,
-                            posterior_reconstruction, plane, true_posterior)
+from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature, plane, posterior_moments, true_posterior
 from vae.model import (DEFAULT_CHECKPOINT, IMAGE_PIXELS, VAE, forward_kl, iwae_bound, kl_divergence, load_model,
                        log_bernoulli, log_normal, log_prior, reparameterize)
 
@@ -139,58 +137,6 @@ def rotated_posterior_vae() -> VAE:
     logit_p = math.log(0.3 / 0.7)
     return linear_decoder_vae([(slope_a * a[0], slope_a * a[1]), (slope_a / 2.5 * c[0], slope_a / 2.5 * c[1])],
                               [logit_p - slope_a * 1.3, logit_p + slope_a / 2.5 * 2.1])
-
-
-def encoder_answering(model: VAE, mu: torch.Tensor, sigma: float) -> None:
-    """Make model's encoder answer q(z|x) = N(mu, sigma^2 I) whatever the digit."""
-    with torch.no_grad():
-        last = model.encoder[-1]
-        last.weight.zero_()
-        last.bias.copy_(torch.cat([mu, torch.full((2,), 2 * math.log(sigma))]))
-
-
-def test_reconstruction_finds_the_peak_beside_the_encoders_mean():
-    model = rotated_posterior_vae()
-    x = torch.full((1, IMAGE_PIXELS), 0.3)
-    post = true_posterior(model, x, size=400)
-    peak = plane(post.z1, post.z2)[post.log_density.argmax()].float()
-    mu = peak + torch.tensor([0.04, -0.05])
-    encoder_answering(model, mu, 0.05)
-    step = (post.z1[1] - post.z1[0]).item()
-    assert torch.allclose(posterior_reconstruction(model, x).mode[0], peak, atol=0.003 + step)
-    # half a sigma of q does not reach the peak: the answer is the best point of that box, on its edge
-    near = posterior_reconstruction(model, x, sigmas=0.5).mode[0]
-    box = plane(*(torch.linspace(-0.025, 0.025, 201),) * 2) + mu
-
-    def log_joint(z: torch.Tensor) -> torch.Tensor:
-        return log_bernoulli(x, model.decode_logits(z)) + log_prior(z)
-
-    with torch.no_grad():
-        assert log_joint(near[None]).item() >= log_joint(box).max().item() - 0.01
-    assert (near - mu).abs().max() > 0.024  # on its edge, the side nearest the peak
-
-
-def test_reconstruction_averages_the_decoded_digits_over_the_tempered_posterior():
-    """power = 1: the posterior predictive mean E[p(x|z)] over p(z|x); power 0.1: the same over p(z|x) ** 0.1,
-    both against a 400 x 400 grid over the same box; a large power: the peak's digit."""
-    model = rotated_posterior_vae()
-    x = torch.full((1, IMAGE_PIXELS), 0.3)
-    post = true_posterior(model, x, size=400)
-    peak = plane(post.z1, post.z2)[post.log_density.argmax()].float()
-    encoder_answering(model, peak, 0.1)  # the box peak +- 0.5 holds all of the posterior (0.03 and 0.075 wide)
-    axis = torch.linspace(-0.5, 0.5, 400, dtype=torch.float64)
-    z = plane(axis, axis) + peak.double()
-    with torch.no_grad():
-        logits = model.decode_logits(z.float())
-        lj = log_bernoulli(x, logits).double() + log_prior(z)
-        expected = {power: torch.softmax(power * lj, dim=0).float() @ torch.sigmoid(logits) for power in (1.0, 0.1)}
-        for power, tol in ((1.0, 2e-5), (0.1, 2e-4)):
-            image = posterior_reconstruction(model, x, size=17, power=power, shifts=()).image  # steps of 1/16: finer than the posterior
-            assert image.shape == (1, 1, 28, 28)
-            torch.testing.assert_close(image.flatten(), expected[power], atol=tol, rtol=0)
-        assert (expected[1.0] - expected[0.1]).abs().max() > 5e-4  # the two powers differ beyond those tolerances
-        sharp = posterior_reconstruction(model, x, power=100.0, shifts=())
-        torch.testing.assert_close(sharp.image.flatten(), model.decode(sharp.mode).flatten(), atol=0.02, rtol=0)
 
 
 def test_forward_kl_is_the_kl_from_a_gaussian_posterior_up_to_its_entropy():
@@ -326,6 +272,7 @@ def trained():
     return model, x, log_marginal_quadrature(model, x), iwae_bound(model, x, K=5000).double()
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_bounds_are_ordered_on_the_trained_model(trained):
     model, x, log_px, iwae = trained
@@ -342,6 +289,7 @@ def test_bounds_are_ordered_on_the_trained_model(trained):
     assert elbo.mean() <= iwae.mean() <= log_px.mean() + 0.1
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_iwae_with_5000_samples_comes_within_half_a_nat_of_log_px(trained):
     model, x, log_px, iwae = trained
@@ -353,6 +301,7 @@ def test_iwae_with_5000_samples_comes_within_half_a_nat_of_log_px(trained):
     assert gap.median() < 0.05
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_true_posterior_agrees_with_quadrature_on_trained_model(trained):
     model, x, log_px, _ = trained
@@ -366,6 +315,7 @@ def test_true_posterior_agrees_with_quadrature_on_trained_model(trained):
         assert post.z1[0] < mu[0, 0] < post.z1[-1] and post.z2[0] < mu[0, 1] < post.z2[-1]
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_a_stricter_tolerance_changes_nothing_that_matters(trained):
     model, x, log_px, _ = trained
@@ -373,6 +323,7 @@ def test_a_stricter_tolerance_changes_nothing_that_matters(trained):
     assert (strict - log_px[:5]).abs().max() < 0.005
 
 
+@pytest.mark.slow
 @needs_mnist
 @pytest.mark.parametrize("index", [0, 33])
 def test_best_gaussian_on_the_trained_model(trained, index):
@@ -402,36 +353,3 @@ def test_best_gaussian_on_the_trained_model(trained, index):
     else:
         assert amortization > 20
         assert log_px[index] - iwae[index] < 0.5
-
-
-@needs_mnist
-def test_a_digit_moved_by_a_pixel_reconstructs_as_the_same_digit_more_often_than_read_once():
-    """Centring by mass places a digit to a pixel at best. Moved one pixel diagonally (a move the copies do not
-    make), 100 test digits reconstruct, moved back, closer to their own reconstruction, and as the same digit
-    to the CNN judge more often, than when each is read without its moved copies."""
-    model, (x, _) = load_model(DEFAULT_CHECKPOINT), load_mnist("test")
-    x, judge = x[:100].reshape(100, IMAGE_PIXELS), load_classifier()
-    gap, same = {}, {}
-    with torch.inference_mode():
-        for shifts in ((), READ_SHIFTS):
-            here = posterior_reconstruction(model, x, shifts=shifts).image.reshape(100, IMAGE_PIXELS)
-            there = moved(posterior_reconstruction(model, moved(x, 1, 1), shifts=shifts).image.reshape(100, IMAGE_PIXELS), -1, -1)
-            gap[shifts] = (here - there).abs().mean().item()
-            same[shifts] = (judge(here.view(-1, 1, 28, 28)).argmax(1) == judge(there.view(-1, 1, 28, 28)).argmax(1)).float().mean().item()
-    assert gap[READ_SHIFTS] < 0.9 * gap[()], gap
-    assert same[READ_SHIFTS] >= same[()] + 0.03, same
-
-
-@needs_mnist
-def test_reconstructions_show_the_digit_more_often_than_decoding_at_the_encoders_mean():
-    """What the app shows: the peak near q(z|x) explains each digit at least as well as q's mean does, and the
-    reconstructions show the true label more often than the mean's digit (CNN judge, first 500 test digits)."""
-    model, (x, labels) = load_model(DEFAULT_CHECKPOINT), load_mnist("test")
-    x, labels = x[:500], labels[:500]
-    judge = load_classifier()
-    with torch.inference_mode():
-        mu, read = model.encode(x)[0], posterior_reconstruction(model, x)
-        joint = [log_bernoulli(x.reshape(len(x), -1), model.decode_logits(z)) + log_prior(z) for z in (mu, read.mode)]
-        right = [(judge(image).argmax(1) == labels).float().mean().item() for image in (model.decode(mu), read.image)]
-    assert (joint[1] >= joint[0]).all() and (joint[1] - joint[0]).median() > 0.3
-    assert right[1] >= right[0] + 0.02, right

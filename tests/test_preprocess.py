@@ -347,6 +347,7 @@ def test_random_files_give_a_digit_or_an_image_error(data):
 
 # ---- the requirement: photos and drawings reconstruct as the same digit ------------------------
 
+@pytest.mark.slow
 @pytest.mark.skipif(not mnist_available(), reason="MNIST not found (set VAE_DATA_DIR)")
 def test_pictures_as_people_make_them_reconstruct_as_the_same_digit_90_percent_of_the_time():
     """bench/robustness.py's categories that hold 90% on its 300 digits, here on 150 others; and of the

@@ -21,8 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
+from explorer.browser import free_port
 from explorer.gradio_adjustments import FOREIGN_FILE, MAX_FILE_SIZE
+
+pytestmark = pytest.mark.slow  # every test here serves the app, most in a server process of its own
 
 ROOT = Path(__file__).resolve().parent.parent
 TOO_BIG = 25 * 1024 * 1024

@@ -89,6 +89,7 @@ def test_fake_mnist_reads_back_through_load_mnist(data_dir):
     assert mnist_available(data_dir)
 
 
+@pytest.mark.slow
 def test_train_writes_checkpoint_with_metadata_and_loss_decreases(data_dir, tmp_path):
     out = tmp_path / "vae.pt"
     last = run_train(data_dir, out, "--epochs", "3", "--seed", "3")
@@ -116,6 +117,7 @@ def test_train_writes_checkpoint_with_metadata_and_loss_decreases(data_dir, tmp_
     assert train.test_metrics(model, test_x)["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights(data_dir, tmp_path):
     run_train(data_dir, tmp_path / "a.pt", "--epochs", "1", "--seed", "5")
     run_train(data_dir, tmp_path / "b.pt", "--epochs", "1", "--seed", "5")
@@ -125,6 +127,7 @@ def test_same_seed_gives_identical_weights(data_dir, tmp_path):
     assert not torch.equal(a.decoder[0].weight, c.decoder[0].weight)
 
 
+@pytest.mark.slow
 def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(data_dir, tmp_path, monkeypatch, capsys):
     run_train(data_dir, tmp_path / "straight.pt", "--epochs", "3", "--seed", "1")
 
@@ -154,6 +157,7 @@ def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(data_dir, tmp_p
     assert again["epochs"].tolist() == [1, 2, 3] and torch.equal(again["mu"], straight["mu"])
 
 
+@pytest.mark.slow
 def test_resume_of_a_finished_run_says_so(data_dir, tmp_path):
     out = tmp_path / "done.pt"
     run_train(data_dir, out, "--epochs", "1")
@@ -161,6 +165,7 @@ def test_resume_of_a_finished_run_says_so(data_dir, tmp_path):
         run_train(data_dir, out, "--epochs", "2", "--resume")
 
 
+@pytest.mark.slow
 def test_encoder_steps_move_only_the_encoder_and_help_it_keep_up(data_dir):
     torch.manual_seed(0)
     model = VAE(hidden=64, depth=1)
@@ -180,6 +185,7 @@ def test_encoder_steps_move_only_the_encoder_and_help_it_keep_up(data_dir):
     assert load_checkpoint(Path(data_dir) / "e2.pt")[1]["meta"]["encoder_steps"] == 2 and out["epoch"] == 1
 
 
+@pytest.mark.slow
 def test_fit_encoder_moves_q_toward_the_posterior_and_leaves_the_decoder(data_dir, tmp_path):
     trained = tmp_path / "trained.pt"
     run_train(data_dir, trained, "--epochs", "2")
@@ -204,6 +210,7 @@ def test_fit_encoder_moves_q_toward_the_posterior_and_leaves_the_decoder(data_di
     assert train.test_metrics(after, load_mnist("test", data_dir)[0])["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
 
 
+@pytest.mark.slow
 def test_compiled_training_follows_the_eager_one(data_dir, tmp_path):
     eager = run_train(data_dir, tmp_path / "eager.pt", "--epochs", "2", "--seed", "4")
     compiled = run_train(data_dir, tmp_path / "compiled.pt", "--epochs", "2", "--seed", "4", "--compile")
@@ -251,6 +258,7 @@ def test_clipping_bounds_the_step_and_leaves_small_gradients_alone(data_dir):
         assert seen == [pytest.approx(min(clip, unclipped), rel=1e-4)]
 
 
+@pytest.mark.slow
 def test_ddp_with_two_processes(data_dir, tmp_path):
     out = tmp_path / "ddp.pt"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vae.train",
@@ -474,6 +482,7 @@ def test_the_readme_commands_made_every_committed_model():
         assert replay_path(path).is_file() and (path.parent / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_the_contrast_models_show_what_the_kl_term_does():
     """vae.evaluate's figures for the three committed models: without the KL term q(z|x) strays far from the
     prior and the prior's samples are less legible; weighed 5, the KL is smaller and the reconstruction
@@ -501,6 +510,7 @@ def mnist_test() -> torch.Tensor:
     return load_mnist("test")[0]
 
 
+@pytest.mark.slow
 @needs_mnist
 @torch.no_grad()
 def test_committed_checkpoint_test_elbo(mnist_test):
@@ -546,6 +556,7 @@ def test_committed_model_encodes_and_decodes_real_digits(mnist_test):
     assert own.mean() < 0.6 * others.mean(), "a reconstruction looks like its own digit, not the next one"
 
 
+@pytest.mark.slow
 def test_beta_weighs_the_kl_term_and_is_recorded(data_dir, tmp_path):
     torch.manual_seed(0)
     model = VAE(hidden=64, depth=1)
@@ -566,6 +577,7 @@ def test_beta_weighs_the_kl_term_and_is_recorded(data_dir, tmp_path):
     assert "train_loss" in last and "train_neg_elbo" not in last and "neg_elbo" in last
 
 
+@pytest.mark.slow
 def test_the_replay_records_the_latent_space_forming(data_dir, tmp_path):
     """After each epoch: the posterior means of the first --replay test digits (the last epoch's are
     the final model's), and at epochs 1, 2, 3, 5, ... and the last a decoded manifold."""

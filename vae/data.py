@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import torch
-from torchvision.datasets import MNIST
 
 
 def resolve_data_dir(data_dir: str | None = None) -> tuple[str, bool]:
@@ -28,6 +27,8 @@ def load_mnist(split: str = "train", data_dir: str | None = None) -> tuple[torch
     """(images float32 [N, 1, 28, 28] in [0, 1], labels int64 [N]) for split 'train' or 'test'."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    from torchvision.datasets import MNIST  # here, not above: importing torchvision takes seconds
+
     root, download = resolve_data_dir(data_dir)
     try:
         ds = MNIST(root, train=split == "train", download=download)

@@ -27,6 +27,11 @@ DIGIT_COLOURS = np.array(
 )
 INK = (20, 20, 20)
 AXIS = (90, 90, 90)
+# The latent map's scatter: each point a disc of SPLAT_RADIUS pixels covering SPLAT_ALPHA of what is
+# under it (splat), over faint grid lines of GRID_LINE grey at the ticks.
+SPLAT_RADIUS = 1.6
+SPLAT_ALPHA = 0.55
+GRID_LINE = 236
 
 
 @lru_cache(maxsize=8)
@@ -186,7 +191,8 @@ def nice_step(width: float, ticks: int = 8) -> float:
     return 10 * power
 
 
-def splat(frame: MapFrame, z: np.ndarray, labels: np.ndarray, radius: float = 1.6, alpha: float = 0.55) -> np.ndarray:
+def splat(frame: MapFrame, z: np.ndarray, labels: np.ndarray, radius: float = SPLAT_RADIUS,
+          alpha: float = SPLAT_ALPHA) -> np.ndarray:
     """The scatter of points z [N, 2] coloured by label, over white, as uint8 [plot, plot, 3].
 
     Each point paints a small disc. Where discs overlap the colours are averaged and
@@ -221,10 +227,10 @@ def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Imag
     px2 = frame.z_to_px(np.stack([np.full_like(ticks2, frame.centre[0]), ticks2], axis=-1))[:, 1]
     for x in np.round(px1 - frame.left).astype(int):
         if 0 <= x < frame.plot:
-            plot[:, x] = np.minimum(plot[:, x], 236)
+            plot[:, x] = np.minimum(plot[:, x], GRID_LINE)
     for y in np.round(px2 - frame.top).astype(int):
         if 0 <= y < frame.plot:
-            plot[y, :] = np.minimum(plot[y, :], 236)
+            plot[y, :] = np.minimum(plot[y, :], GRID_LINE)
     image.paste(Image.fromarray(plot), (frame.left, frame.top))
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = frame.box

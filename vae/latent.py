@@ -115,7 +115,7 @@ def grid_points(z1: float, z2: float, span: float, n: int, spacing: str = "linea
 
 
 def mix32(x: int) -> int:
-    """A 32-bit integer hash (xor-shift and multiply rounds): the page's explorer.js computes the same."""
+    """A 32-bit integer hash (xor-shift and multiply rounds): the page's latent.js computes the same."""
     x ^= x >> 16
     x = (x * 0x7FEB352D) & 0xFFFFFFFF
     x ^= x >> 15

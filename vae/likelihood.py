@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from vae.model import IMAGE_PIXELS, VAE, log_prior, softplus, std_dev
+from vae.model import IMAGE_PIXELS, VAE, log_prior, softplus
 
 BOUND = 7.0  # the grid covers [-7, 7]^2: the prior puts < 1e-11 of its mass outside
 COARSE_STEP = 0.1  # coarse cell size; locates posteriors down to sigma ~0.01 (see MASS_NATS)
@@ -320,77 +320,6 @@ def posterior_moments(model: VAE, x: torch.Tensor, bound: float = MOMENT_BOUND, 
     return torch.cat(means).float(), torch.cat(variances).float()
 
 
-READ_SIGMAS = 5.0  # posterior_reconstruction reads mu +- this many sigma of q(z|x)...
-READ_GRID, READ_FINE = 11, 13  # ...on a READ_GRID-point square grid (the peak then on a READ_FINE one across its best cell)...
-READ_POWER = 0.1  # ...averaging the digits decoded there, weighted by p(z|x) ** READ_POWER...
-READ_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # ...for the digit and its copies moved by these (rows, columns)
-
-
-class Reconstruction(NamedTuple):
-    """What the app shows for a digit (see `posterior_reconstruction`)."""
-
-    image: torch.Tensor  # [N, 1, 28, 28] the reconstruction: decoded digits averaged over the tempered posterior
-    mode: torch.Tensor  # [N, 2] float32: the most probable z in the same box
-
-
-def moved(x: torch.Tensor, rows: int, columns: int) -> torch.Tensor:
-    """Digits [N, 784] moved by whole pixels down and right (negative: up and left), background coming in."""
-    field, out = x.view(-1, 28, 28), torch.zeros(x.shape[0], 28, 28, dtype=x.dtype)
-
-    def span(d: int) -> tuple[slice, slice]:  # (where the pixels go, where they come from)
-        return slice(max(d, 0), 28 + min(d, 0)), slice(max(-d, 0), 28 + min(-d, 0))
-
-    (r_to, r_from), (c_to, c_from) = span(rows), span(columns)
-    out[:, r_to, c_to] = field[:, r_from, c_from]
-    return out.reshape(x.shape)
-
-
-@torch.inference_mode()
-def posterior_reconstruction(model: VAE, x: torch.Tensor, sigmas: float = READ_SIGMAS, size: int = READ_GRID,
-                             fine: int = READ_FINE, power: float = READ_POWER,
-                             shifts: tuple[tuple[int, int], ...] = READ_SHIFTS) -> Reconstruction:
-    """Each digit x [N, 784] (or [N, 1, 28, 28]) as the decoder draws it, read from the box mu +- sigmas * sigma
-    of the encoder's q(z|x) on a size x size grid: the mean of p(x|z) averaged over the grid's points
-    weighted by p(z|x) ** power (power = 1: the posterior's own average, the posterior predictive mean;
-    large: the peak's digit), and the peak, the point of highest log p(x, z), refined on a fine x fine grid
-    across the best cell. The image is that average taken for the digit and for its copies moved by
-    `shifts` pixels, each moved back, then averaged.
-
-    Why a power below 1: log p(x|z) counts the 784 pixels as independent observations, but the pixels of
-    a stroke rise and fall together, so p(z|x) is far surer than one picture warrants, and a digit whose
-    posterior sits near the border between two classes flips class when a few pixels change. Weighted by
-    p(z|x) ** 0.1, as if the picture held a tenth as many independent observations, the reconstruction is
-    read from the neighbourhood that explains the digit about as well, not from its single best point.
-    Why the moved copies: MNIST centres a digit by its centre of mass, which places it to a pixel at best,
-    and a digit one pixel off is as much an MNIST digit; yet the sharp posterior moves by several sigma
-    with such a shift. Averaged over the one-pixel moves, the reading no longer hangs on where the centring
-    happened to put the digit.
-    Why the box around q: the committed encoder is refitted to cover all of the posterior's mass
-    (vae/fit_encoder.py), so mu +- 5 sigma holds the z that explain the digit."""
-    x = flatten_digits(x)
-    offsets = ((0, 0), *shifts)  # the digit itself first: the peak is its own, not a moved copy's
-    copies = torch.stack([moved(x, *o) for o in offsets])  # [C, N, 784]
-    mu, logvar = model.encode(copies.view(-1, 1, 28, 28))
-    mu, half = mu.double().view(len(copies), -1, 2), sigmas * std_dev(logvar).double().view(len(copies), -1, 2)
-
-    def square(n: int) -> torch.Tensor:  # [n * n, 2] over [-1, 1]^2
-        return plane(*(torch.linspace(-1.0, 1.0, n, dtype=torch.float64),) * 2)
-
-    coarse, finer = square(size), square(fine) * 2 / (size - 1)  # the second spans a cell each side
-    reads, modes = torch.empty(copies.shape), []
-    for c in range(len(copies)):
-        for n, (digit, centre, reach) in enumerate(zip(copies[c], mu[c], half[c])):
-            z = centre + coarse * reach
-            logits, offset = decode_points(model, z)
-            lj = log_joint(logits, offset, digit[None])[0]
-            reads[c, n] = torch.softmax(power * lj, dim=0).to(torch.float32) @ torch.sigmoid(logits)
-            if c == 0:
-                z = z[lj.argmax()] + finer * reach
-                modes.append(z[log_joint(*decode_points(model, z), digit[None]).argmax()])
-    image = torch.stack([moved(read, -rows, -columns) for read, (rows, columns) in zip(reads, offsets)]).mean(dim=0)
-    return Reconstruction(image.view(-1, 1, 28, 28), torch.stack(modes).float())
-
-
 class BestGaussian(NamedTuple):
     """The diagonal Gaussian closest to a digit's true posterior (see `best_gaussian`)."""
 
@@ -510,9 +439,9 @@ def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterio
             side = 16 * sigma.max().item()
             window = posterior_on_square(model, x, log_px, (mu[0].item(), mu[1].item(), side), size)
             new_mu, new_sigma, kl = closest_gaussian_on_grid(window, (mu, sigma))
-            moved = ((new_mu - mu).abs().max() / side).item() + abs(new_sigma.max().item() * 16 / side - 1)
+            drift = ((new_mu - mu).abs().max() / side).item() + abs(new_sigma.max().item() * 16 / side - 1)
             mu, sigma = new_mu, new_sigma
-            if moved < 0.05:
+            if drift < 0.05:
                 break
         if best is None or kl < best.kl:
             best = BestGaussian(mu, sigma, kl)

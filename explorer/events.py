@@ -1,0 +1,180 @@
+"""The page's events that need the server, except the ELBO tab's (explorer/elbo_tab.py): the model
+picker's words, the Training tab's loss curves, the Reconstruct tab (an upload, the drawing pad, the
+same digit through another model) and the interpolation's ends set from test digits or your digit.
+
+What follows a slider or the pointer is drawn by the page itself (explorer/static/);
+these answer only what it cannot compute. They build on explorer/api.py's computations, so a
+number the page shows for a digit is the number the API returns for it. `first_ends()` and
+`digit_choices()` are what the page starts with; like everything here they need models.load().
+"""
+import base64
+import binascii
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from explorer import models, text
+from explorer.api import posterior_of, reconstruction_of, uploaded_pixels, user_errors
+from explorer.models import DEFAULT_MODEL, DIGIT_REGION, MAP, Z_RANGE, Committed, committed
+from vae import draw, latent
+from vae.likelihood import TOL
+from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_image
+
+# ---------------------------------------------------------------- the model picker and the Training tab
+
+
+def model_words(model: str) -> tuple:
+    """What the page says about a model when it is picked: its paragraph under the picker, the ELBO
+    tab's reading of the numbers, and the Training tab's epoch slider, which spans its epochs."""
+    m = committed(model)
+    return (text.model_text(m.name, m.facts), text.elbo_reading(m.facts, m.facts["beta"], TOL),
+            gr.update(maximum=len(m.history)))
+
+
+CURVES = {"test −ELBO": "neg_elbo", "training −ELBO (5,000 digits)": "train_sample_neg_elbo"}
+KL_CURVES = {"test KL": "kl", "training KL (5,000 digits)": "train_sample_kl"}
+EPOCH_MARK = "the epoch shown"
+
+
+def training_curves(epoch, model: str = DEFAULT_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Training tab's loss curves, in nats per digit over the epochs (the test reconstruction term
+    beside the negative ELBO; the KL term apart, on its own scale), each with a vertical line at `epoch`."""
+    m = committed(model)
+    epoch = int(np.clip(round(float(epoch or 1)), 1, len(m.history)))
+    elbo_rows = [(h["epoch"], h[key], curve) for h in m.history for curve, key in CURVES.items()]
+    elbo_rows += [(h["epoch"], -h["reconstruction"], "test reconstruction −E log p(x|z)") for h in m.history]
+    kl_rows = [(h["epoch"], h[key], curve) for h in m.history for curve, key in KL_CURVES.items()]
+
+    def marked(rows):
+        values = [value for _, value, _ in rows]
+        return pd.DataFrame(rows + [(epoch, min(values), EPOCH_MARK), (epoch, max(values), EPOCH_MARK)],
+                            columns=["epoch", "nats", "curve"])
+
+    return marked(elbo_rows), marked(kl_rows)
+
+
+# ---------------------------------------------------------------- the Reconstruct tab
+
+
+def posterior_map(post: dict | None, m: Committed | None = None) -> Image.Image:
+    """The model's latent map with the reconstruction's z marked and q(z|x)'s 1- and 2-sigma ellipses."""
+    m = m or models.DEFAULT
+    if not post:
+        return m.base_map
+    mu, sigma = np.array(post["mu"]), np.array(post["sigma"])
+    image = m.base_map.copy()
+    draw.draw_marker(image, MAP, np.array(post["mode"]), radius=10)  # the rings are often only a few pixels wide
+    draw.draw_ellipses(image, MAP, mu, sigma)
+    return image
+
+
+def nothing_to_reconstruct(m: Committed) -> tuple:
+    return None, None, "", m.base_map, None, None
+
+
+def reconstruction_view(pixels: np.ndarray, m: Committed, notes: list[str] = ()) -> tuple:
+    """Everything the Reconstruct tab shows for a digit (q(z|x) in words, after what was done with a
+    doubtful picture), and the digit and its q(z|x) for the other tabs."""
+    prepared, recon, post = reconstruction_of(pixels, m)
+    return prepared, recon, text.posterior_text(post, " ".join(notes)), posterior_map(post, m), pixels, post
+
+
+@user_errors
+def reconstruct_upload(image: str | None, model: str = DEFAULT_MODEL) -> tuple:
+    m = committed(model)
+    if image is None:
+        return nothing_to_reconstruct(m)
+    notes: list[str] = []
+    return reconstruction_view(uploaded_pixels(image, notes), m, notes)
+
+
+def reconstruct_again(pixels: np.ndarray | None, model: str) -> tuple:
+    """The Reconstruct tab when another model is picked: the same digit, through that model."""
+    m = committed(model)
+    return nothing_to_reconstruct(m) if pixels is None else reconstruction_view(pixels, m)
+
+
+PNG_DATA_URL = "data:image/png;base64,"
+
+
+def drawing_bytes(drawing: object) -> bytes:
+    """The PNG file inside the data URL the page's drawing pad sends; ImageError if it is anything else."""
+    if not isinstance(drawing, str) or not drawing.startswith(PNG_DATA_URL):
+        raise ImageError("The drawing did not arrive as a PNG picture: reload the page and draw again.")
+    if len(drawing) > len(PNG_DATA_URL) + 4 * (MAX_UPLOAD_BYTES // 3 + 1):
+        raise ImageError(f"The drawing is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        return base64.b64decode(drawing[len(PNG_DATA_URL):], validate=True)
+    except binascii.Error:
+        raise ImageError("The drawing did not arrive as a PNG picture: reload the page and draw again.") from None
+
+
+@user_errors
+def reconstruct_drawing(drawing: str | None, model: str = DEFAULT_MODEL) -> tuple:
+    """Live reconstruction of the drawing pad (a PNG data URL of black strokes on transparent);
+    an empty pad ("") clears the outputs instead of complaining."""
+    m = committed(model)
+    if not drawing:
+        return nothing_to_reconstruct(m)
+    rgba = np.asarray(open_image(drawing_bytes(drawing)).convert("RGBA"))
+    if not (rgba[..., 3] > 0).any():
+        return nothing_to_reconstruct(m)
+    notes: list[str] = []
+    return reconstruction_view(latent.to_uint8(prepare_image(rgba, notes))[0], m, notes)
+
+
+# ---------------------------------------------------------------- the Manifold tab
+
+
+def window_note(m: Committed) -> str:
+    """What the page says under the grid when its window reaches beyond |z| = DIGIT_REGION, where no digit lives."""
+    outside = int((np.abs(m.mu) > DIGIT_REGION).any(axis=1).sum())
+    return (f"Part of this window lies beyond |z| = {DIGIT_REGION:g}, where the prior puts almost no mass (under "
+            f"1 in 10,000) and the encoder puts {outside} of the {len(m.mu):,} test digits: the decoder was hardly "
+            "ever taught to draw there, so what it draws at the edge need not look like a digit.")
+
+
+# ---------------------------------------------------------------- the interpolation's ends
+
+
+def slider_value(z: float) -> float:
+    """A latent coordinate the sliders can show: inside their range, on their 0.01 step."""
+    return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
+
+
+def test_digit_mu(index: int, m: Committed | None = None) -> tuple[float, float]:
+    """Where the model's q(z|x) puts test digit #index, as the sliders can show it: its mean as the
+    latent map's points hold it (float32, explorer/assets.py), from which the page places an
+    interpolation end named as that digit."""
+    mu = (m or models.DEFAULT).mu[int(index)].astype(np.float32)
+    return slider_value(mu[0]), slider_value(mu[1])
+
+
+def move_endpoint(z: tuple[float, float], a1, a2, b1, b2, which: str) -> tuple:
+    """Set end A or B of the interpolation to z: the four sliders, and the A and B test-digit pickers,
+    the moved end's cleared (z is not a test digit's). The page draws the rest, and places an end
+    picked as a test digit itself (explorer/static/page.js)."""
+    a1, a2, b1, b2 = (*z, b1, b2) if which == "A" else (a1, a2, *z)
+    pickers = (None, gr.skip()) if which == "A" else (gr.skip(), None)
+    return a1, a2, b1, b2, *pickers
+
+
+def endpoint_from_my_digit(post, a1, a2, b1, b2, which: str) -> tuple:
+    if not post:
+        raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
+    return move_endpoint((slider_value(post["mode"][0]), slider_value(post["mode"][1])), a1, a2, b1, b2, which)
+
+
+# ---------------------------------------------------------------- what the page starts with
+
+
+def first_ends() -> tuple[tuple[float, float], tuple[float, float]]:
+    """The interpolation's first ends: test digits #0 and #1 under the default model."""
+    return test_digit_mu(0), test_digit_mu(1)
+
+
+def digit_choices() -> list[tuple[str, int]]:
+    """The test-digit pickers' choices: (label, index) for each of the first 100 test digits."""
+    return [(f"test digit #{i} (a {models.test_labels[i]})", i) for i in range(len(models.test_images))]
