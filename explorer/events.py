@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from explorer import models, text
-from explorer.api import posterior_of, reconstruction_of, uploaded_pixels, user_errors
+from explorer.api import reconstruction_of, uploaded_pixels, user_errors
 from explorer.models import DEFAULT_MODEL, DIGIT_REGION, MAP, Z_RANGE, Committed, committed
 from vae import draw, latent
 from vae.likelihood import TOL

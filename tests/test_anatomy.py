@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vae.anatomy import elbo_anatomy
-from vae.likelihood import BestGaussian
+from vae.likelihood import BestGaussian, coarse_grid
 from vae.model import VAE, elbo
 
 
@@ -18,7 +18,8 @@ def model() -> VAE:
 def test_elbo_anatomy_terms_are_consistent(model):
     torch.manual_seed(1)
     x = torch.rand(1, 1, 28, 28).round()
-    t = elbo_anatomy(model, x, L=64, K=200, seed=3)
+    coarse = coarse_grid(model)  # the decoded grid every quadrature below starts from, as the app shares it: made once
+    t = elbo_anatomy(model, x, L=64, K=200, seed=3, coarse=coarse)
     assert t["elbo"] == pytest.approx(t["reconstruction"] - t["kl"])
     assert t["gap"] == pytest.approx(t["log_px"] - t["elbo"])
     # the gap splits into what the best diagonal Gaussian misses and what the encoder misses of that
@@ -31,15 +32,15 @@ def test_elbo_anatomy_terms_are_consistent(model):
     z = np.array(t["z_samples"])
     np.testing.assert_allclose(z.std(axis=0), t["sigma"], rtol=0.35)
     # same seed -> same numbers; the model's own elbo() agrees within Monte-Carlo error
-    assert elbo_anatomy(model, x, L=64, K=200, seed=3) == t
+    assert elbo_anatomy(model, x, L=64, K=200, seed=3, coarse=coarse) == t
     reference = elbo(model, x, L=2000)
     assert t["kl"] == pytest.approx(reference.kl.item(), rel=1e-5)
     assert t["reconstruction"] == pytest.approx(reference.reconstruction.item(), abs=6 * t["reconstruction_stderr"] + 0.05)
     # a known log p(x) is used as given (the app caches it per digit)
-    given = elbo_anatomy(model, x, L=64, K=200, seed=3, log_px=t["log_px"] + 1.0)
+    given = elbo_anatomy(model, x, L=64, K=200, seed=3, coarse=coarse, log_px=t["log_px"] + 1.0)
     assert given["log_px"] == t["log_px"] + 1.0 and given["gap"] == pytest.approx(t["gap"] + 1.0)
     # IWAE with many samples is close to the exact log p(x)
-    assert elbo_anatomy(model, x, L=1, K=5000, seed=0)["iwae"] == pytest.approx(t["log_px"], abs=0.1)
+    assert elbo_anatomy(model, x, L=1, K=5000, seed=0, coarse=coarse)["iwae"] == pytest.approx(t["log_px"], abs=0.1)
 
 
 def test_the_iwae_standard_error_is_the_spread_of_the_estimate(model):

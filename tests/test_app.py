@@ -179,6 +179,7 @@ def test_an_interpolation_end_from_my_digit():
         events.endpoint_from_my_digit(None, 0, 0, 1, 1, "A")
 
 
+@pytest.mark.slow  # seconds: the committed model's coarse grid and a digit's quadrature, as every elbo_tab test
 def test_elbo_view_for_a_test_digit():
     pixels, numbers, terms, image, samples, shown = elbo_tab.elbo_pick(3, 5, 100, 0)
     np.testing.assert_array_equal(pixels, models.test_images[3])
@@ -189,6 +190,7 @@ def test_elbo_view_for_a_test_digit():
     assert len(terms["z_samples"]) == 5 and samples.shape == (2 * 56 + 2, 3 * 56 + 2 * 2)  # 5 decodes, 3 x 2 sheet
 
 
+@pytest.mark.slow
 def test_elbo_tab_shows_digit_0_first_and_keeps_a_choice():
     first = elbo_tab.elbo_tab_opened(None)
     np.testing.assert_array_equal(first[0], models.test_images[0])
@@ -277,14 +279,18 @@ def test_the_note_for_a_grid_beyond_the_digits_counts_them():
     assert "beyond |z| = 4, where the prior" in events.window_note(models.DEFAULT) and f"{outside} of the 10,000 test digits" in events.window_note(models.DEFAULT)
 
 
+def test_the_elbo_reading_gives_the_test_sets_iwae_gap_and_names_a_digit_where_no_k_helps():
+    reading = text.elbo_reading(models.DEFAULT.facts, 1.0, TOL)
+    assert f"{models.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in reading and "test digit #35" in reading
+
+
+@pytest.mark.slow
 def test_the_elbo_tab_says_what_is_true_of_iwae():
-    """IWAE is an estimate with a ±, a bound only on average; the text gives the test set's figure and
-    names a digit where no K helps, and that digit's numbers bear it out."""
+    """IWAE is an estimate with a ±, a bound only on average; the digit the text names (test digit #35,
+    above) is one where no K helps, as its numbers bear out."""
     _, numbers, terms, *_ = elbo_tab.elbo_pick(35, 10, 1000, 0)
     assert f"{terms['iwae']:.2f}** ± {terms['iwae_stderr']:.2f}" in numbers and "a bound on average" in numbers
     assert terms["amortization_gap"] > 10 and terms["log_px"] - terms["iwae"] > 10  # digit #35: IWAE far below log p(x)
-    reading = text.elbo_reading(models.DEFAULT.facts, 1.0, TOL)
-    assert f"{models.DEFAULT.facts['iwae_gap']:.2f} nats below it on average" in reading and "test digit #35" in reading
 
 
 def api_page(app_url: str) -> dict:
@@ -383,6 +389,7 @@ def test_every_endpoint_takes_a_model_and_defaults_to_the_vae(one_png):
             api.decode(0, 0, bad)
 
 
+@pytest.mark.slow  # seconds: a second model's coarse grid
 def test_the_elbo_of_another_model_is_that_models():
     pixels = models.test_images[3]
     vae, autoencoder = api.anatomy_of(pixels, 10, 100, 0), api.anatomy_of(pixels, 10, 100, 0, models.MODELS["beta0"])

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from vae.classifier import CONFIDENT, equal_mass_grid, legibility, load_classifier
+from vae.classifier import equal_mass_grid, legibility, load_classifier
 from vae.data import load_mnist, mnist_available
 from vae.model import DEFAULT_CHECKPOINT, VAE, load_model
 
@@ -19,6 +19,7 @@ def test_the_equal_mass_grid_is_the_prior():
     assert ((z.abs() < 1).all(1).double().mean() - 0.6827 ** 2).abs() < 0.01  # the mass within one sigma on both axes
 
 
+@pytest.mark.slow  # seconds: the CNN on 2 x 2,100 decoded digits
 def test_a_trained_vae_generates_digits_the_classifier_is_sure_of_and_an_untrained_one_does_not(classifier):
     trained = legibility(load_model(DEFAULT_CHECKPOINT), classifier, samples=500, grid=40)
     torch.manual_seed(0)
@@ -26,7 +27,7 @@ def test_a_trained_vae_generates_digits_the_classifier_is_sure_of_and_an_untrain
     assert trained["prior_confidence"] > 0.85 and trained["prior_mass_confident"] > 0.6
     assert min(trained["prior_digits"]) > 0  # every digit is generated
     assert untrained["prior_mass_confident"] < 0.05 and untrained["prior_confidence"] < trained["prior_confidence"] - 0.2
-    assert sum(untrained["prior_digits"]) == 500 and 0 < CONFIDENT < 1
+    assert sum(untrained["prior_digits"]) == 500
 
 
 @pytest.mark.skipif(not mnist_available(), reason="real MNIST not found: set VAE_DATA_DIR")

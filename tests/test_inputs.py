@@ -64,6 +64,7 @@ def test_checking_a_number_loads_neither_torch_nor_pil():
     assert loaded_after("import vae.inputs", ("torch", "PIL", "numpy")) == []
 
 
+@pytest.mark.slow  # seconds: a fresh Python importing torch and all of vae/
 def test_the_library_never_loads_gradio():
     """vae/ is usable without the app: none of its modules pulls in Gradio."""
     modules = "anatomy, data, draw, evaluate, fit_encoder, inputs, latent, likelihood, model, preprocess, train"

@@ -90,6 +90,18 @@ def test_a_views_values_reach_the_controls_once_a_frame_and_their_echoes_never_c
     assert out["heard"] == [[["z1"], "map"], [["z1", "z2"], "map"], [["z1"], "map"], [["z1"], "slider"], [["hover"], "hover"]]
 
 
+def test_a_drag_reported_early_by_the_dom_never_steps_back_when_gradios_late_change_events_arrive():
+    out = run_js(STORE + """
+        const seen = [];
+        store.subscribe((state) => seen.push(state.z1));
+        for (const v of [0.1, 0.2, 0.3]) store.report("z1", v, true);  // the DOM's input events of a drag
+        for (const v of [0.1, 0.2, 0.3]) store.report("z1", v);        // Gradio's change events, ~11 ms behind
+        store.report("z1", 0.2);                                          // then the user moves back to 0.2: news
+        frame();
+        console.log(JSON.stringify({ seen, shown }));""")
+    assert out == {"seen": [0.1, 0.2, 0.3, 0.2], "shown": []}
+
+
 def test_a_value_the_state_keeps_other_than_the_control_sent_goes_back_to_the_control():
     out = run_js("""
         import { createStore } from "./store.js";

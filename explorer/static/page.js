@@ -8,7 +8,8 @@
      page's config (the models' files, the map's frame, the colours, the controls' ranges and
      first values), and it shows the status line.
    - Control -> state: each Gradio control has one JS-only change listener (app.py), which calls
-     VAEPage.control(key, value); the key is the control's elem_id.
+     VAEPage.control(key, value); the key is the control's elem_id. A slider being dragged also
+     reports from the DOM's input event, a frame sooner; the store takes a value once.
    - State -> controls: when the state holds values the controls do not show, the store sets
      them as the page view's value; Gradio's change event of that view hands them to the
      controls (one JS-only listener, app.py). The server's events read the controls as usual.
@@ -96,6 +97,15 @@ function start(element, props) {
   });
   page.watch(["model"], status);
   status();
+
+  // A slider dragged reports its value from the DOM's input event too: Gradio's own change event
+  // arrives ~11 ms later (docs/architecture.md), and then finds the store already holding the value.
+  const sliders = config.controls.filter((key) => key in config.limits);
+  document.addEventListener("input", (e) => {
+    if (!(e.target instanceof HTMLInputElement) || e.target.type !== "range") return;
+    const key = sliders.find((k) => e.target.closest(`#${k}`));
+    if (key) store.report(key, parseFloat(e.target.value), true);
+  }, true);
 
   window.VAEPage = {
     control: (key, value) => store.report(key, value),

@@ -3,7 +3,8 @@
    that no control shows (the map's hover). Everything the page draws is a function of it.
 
    In:  store.set(patch, source) from a view (a click on a map, a drag on the grid) or a rule;
-        store.report(key, value) from a control's change event (app.py: one listener a control).
+        store.report(key, value) from a control's change event (app.py: one listener a control),
+        and from a slider's DOM input event, which comes a frame sooner (page.js).
    Out: store.subscribe(fn): fn(state, changedKeys, source) after every change, at once;
         `show(values)` (given to createStore): the controls' values, when the state holds values
         the controls do not show (app.py passes them to the controls through the page view).
@@ -52,12 +53,17 @@ export function createStore({ defaults, controls, tidy = (next) => next, show = 
       if (!pushing && controls.some((key) => !same(state[key], shown[key]))) { pushing = true; nextFrame(push); }
     },
 
-    /* A control's change event: its own echo of what the store showed it, or news. */
-    report(key, value) {
+    /* A control's change event: its own echo of what the store showed it, or news. `early`: the
+       value comes ahead of the control's own change event (a slider's DOM input event), whose
+       report of it, when it comes, is then an echo too. */
+    report(key, value, early = false) {
       const queue = pending[key];
       const echo = queue ? queue.findIndex((v) => same(v, value)) : -1;
       if (echo >= 0) { queue.splice(0, echo + 1); return; }
-      if (queue) { queue.length = 0; shown[key] = value; }
+      if (queue) {
+        if (early) queue.push(value); else queue.length = 0;
+        shown[key] = value;
+      }
       store.set({ [key]: value }, "slider");
     },
   };

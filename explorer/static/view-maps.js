@@ -22,7 +22,12 @@ function mapView(page, element, props, name, { keys, overlay, onPoint }) {
     inPlot(ctx, f, (c) => overlay(c, page.store.get()));
     page.painted(name, key);
   }
-  page.watch([...keys, "model"], paint);
+  // Repainted once a frame at most, after the digits: the screen shows both in the same frame.
+  let waiting = null;
+  page.watch([...keys, "model"], (key) => {
+    if (waiting === null) requestAnimationFrame(() => { const k = waiting; waiting = null; paint(k); });
+    waiting = key;
+  });
   paint("load");
   if (!onPoint) return canvas;
   const at = (e) => { const p = canvasPoint(canvas, e); return f.inPlot(p) ? f.toZ(p).map(round2) : null; };
