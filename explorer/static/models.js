@@ -10,8 +10,9 @@ export function createModels(files, serverAsked) {
   const loaded = {};
   const of = (name) => {
     if (!loaded[name]) {
-      loaded[name] = {
-        engine: loadDecoder(files[name].decoder_url, serverAsked),
+      const model = loaded[name] = {
+        engine: loadDecoder(files[name].decoder_url, serverAsked).then((engine) => { model.ready = engine; return engine; }),
+        ready: null,  // the engine, once loaded: views paint with it in the same task as the event
         points: fetchPack(files[name].points_url)
           .then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data }))
           .catch((e) => { console.warn("VAEPage: no map points:", e); return null; }),
@@ -24,6 +25,7 @@ export function createModels(files, serverAsked) {
   return {
     files,
     engine: (name) => of(name).engine,
+    ready: (name) => of(name).ready,
     points: (name) => of(name).points,
     maps: (name) => of(name).maps,
     /* The training replay (vae/replay.py): the means after each epoch, a few manifolds, per-epoch metrics. */

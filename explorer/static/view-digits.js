@@ -14,7 +14,8 @@ function digitView(page, name, canvas, keys, draw, server) {
   });
   let latest = 0;
   const paint = async (key) => {
-    const ticket = ++latest, state = page.store.get(), engine = await page.models.engine(state.model);
+    const ticket = ++latest, state = page.store.get();
+    const engine = page.models.ready(state.model) || await page.models.engine(state.model);
     if (ticket !== latest) return;  // a newer paint of this view draws instead
     if (engine.mode === "page") { draw(engine.decoder, state); page.painted(name, key); } else fetchPicture(state, key);
   };
