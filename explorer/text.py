@@ -69,7 +69,7 @@ def model_text(name: str, facts: dict) -> str:
         legible += f" Among {sum(digits):,} prior samples it finds no {named}."
     if name == "beta0":
         words = ("**β = 0: the reconstruction term alone**, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z)$, "
-                 "with the seed's regularization term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$ taken away. Nothing pulls "
+                 "with the regularization term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$ taken away. Nothing pulls "
                  "$q_\\phi(z \\mid x)$ towards the prior any more, so it shrinks towards a point and the codes spread as the "
                  "decoder likes: an autoencoder in VAE clothing. On the map the classes sit apart with empty plane between them, "
                  "holes the decoder was never taught to fill, and "
@@ -78,7 +78,7 @@ def model_text(name: str, facts: dict) -> str:
                  "into a hole (Sample & interpolate).")
     elif name == "beta1":
         words = ("**β = 1: the VAE**, trained on the ELBO itself, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z) "
-                 "- D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. The KL term, which the seed calls a regularization term, charges "
+                 "- D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. The KL term, often called a regularization term, charges "
                  "every digit for how far its $q_\\phi(z \\mid x)$ strays from the prior $\\mathcal{N}(0, I)$: the codes fill one "
                  "disc around the origin without holes, so almost every $z$ the prior draws decodes to a digit.")
     else:
