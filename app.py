@@ -50,17 +50,19 @@ gradio_adjustments.serve_assets(models.ASSET_FOLDER)  # the folder of the page's
 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=elbo_tab.warm_up) as demo:
     demo.example_file = models.ASSETS["example"]
-    gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_classes="intro")
-    with gr.Row():
-        with gr.Column(scale=2, min_width=280):
-            model = gr.Radio([(text.MODEL_LABELS[name], name) for name in models.MODELS], value=models.DEFAULT_MODEL, elem_id="model",
-                             label="Model (every tab shows it)")
+    gr.Markdown(text.TITLE, elem_id="title")
+    # One row above the tabs, so that a projector's first screen holds the Explorer's map, digit and
+    # sliders: the model picker, the buttons, and the words about the model folded away.
+    with gr.Row(elem_id="header", equal_height=True):
+        model = gr.Radio([(text.MODEL_LABELS[name], name) for name in models.MODELS], value=models.DEFAULT_MODEL, elem_id="model",
+                         label="Model (every tab shows it)", scale=3)
+        with gr.Column(scale=1, min_width=220):
             reset_view = gr.Button("↺ Reset the views", size="sm", elem_id="reset_view")
-        with gr.Column(scale=5):
-            model_words = gr.Markdown(events.model_words(models.DEFAULT_MODEL)[0], elem_id="model_words", latex_delimiters=text.LATEX)
-            with gr.Accordion("The three models side by side (python -m vae.evaluate)", open=False):
-                gr.Markdown(text.models_table({name: m.facts for name, m in models.MODELS.items()}), latex_delimiters=text.LATEX)
-    page = view("page", STATUS)  # the page's state lives here; its value passes the state to the controls
+            copy_link = gr.Button("Copy a link to this view", size="sm", elem_id="copy_link")
+            page = view("page", STATUS)  # the page's state lives here; its value passes the state to the controls
+    with gr.Accordion("About this model, and the three side by side", open=False, elem_id="about_model"):
+        model_words = gr.Markdown(events.model_words(models.DEFAULT_MODEL)[0], elem_id="model_words", latex_delimiters=text.LATEX)
+        gr.Markdown(text.models_table({name: m.facts for name, m in models.MODELS.items()}), latex_delimiters=text.LATEX)
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)
 
@@ -74,7 +76,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     view("explorer_digit", '<canvas class="vae-digit" role="img" aria-label="the decoded digit"></canvas>'
                          '<div class="vae-caption"></div>')
                     z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
-                    gr.Markdown(text.EXPLORER, latex_delimiters=text.LATEX)
+                    gr.Markdown(text.INTRO + "\n\n" + text.EXPLORER, latex_delimiters=text.LATEX)
 
         with gr.Tab("Reconstruct", id="reconstruct") as tabs["reconstruct"]:
             with gr.Row():
@@ -235,7 +237,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     state = {c.elem_id: c for c in controls}
     drawn_by_the_page = [key for key in state if key not in ("model", "elbo_digit", "elbo_L", "elbo_K", "elbo_seed", "train_epoch")]
     page.props["config"] = page_config(state, defaults={"tab": "explorer", "explorer_hover": None}, reset=drawn_by_the_page,
-                                       limits={"samples_seed": SEED, "elbo_seed": SEED})
+                                       limits={"samples_seed": SEED, "elbo_seed": SEED}, tabs=list(tabs))
     page.value = {key: c.value for key, c in state.items()}
     for key, control in state.items():
         control.change(None, control, None, js=f"(v) => {{ window.VAEPage?.control({json.dumps(key)}, v); }}", **IN_PAGE)
@@ -245,8 +247,9 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
 
     # Buttons that move the page's state.
     reset_view.click(None, js="() => VAEPage.reset()", **IN_PAGE)  # every view the page draws back to how it started
-    for button, move in ((zoom_in, (0, 0, 1 / 1.5)), (zoom_out, (0, 0, 1.5)), (pan_left, (-1, 0, 1)), (pan_right, (1, 0, 1)),
-                         (pan_up, (0, 1, 1)), (pan_down, (0, -1, 1))):
+    copy_link.click(None, js="() => VAEPage.copyLink()", **IN_PAGE)
+    for button, move in ((zoom_in, (0, 0, -1)), (zoom_out, (0, 0, 1)), (pan_left, (-1, 0, 0)), (pan_right, (1, 0, 0)),
+                         (pan_up, (0, 1, 0)), (pan_down, (0, -1, 0))):
         button.click(None, js=f"() => VAEPage.gridMove({', '.join(map(str, move))})", **IN_PAGE)
     samples_button.click(None, js="() => VAEPage.newSeed()", **IN_PAGE)
     play.click(None, js="() => VAEPage.play()", **IN_PAGE)

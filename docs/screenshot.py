@@ -1,6 +1,8 @@
 """Regenerate the README's picture, docs/screenshot.png, and docs/screenshot-phone.png: every tab
 of the explorer with real output, photographed in headless Chromium at 1400x1000 and on a
-390x844 touch phone, each set tiled into one image.
+390x844 touch phone, each set tiled into one image; and the first screen a projector shows
+(1280x720) and the page in dark mode (1400x1000), the Explorer and the Manifold each, as
+docs/screenshot-projector.png and docs/screenshot-dark.png.
 
     python docs/screenshot.py                          # serves the app itself on a free port
     python docs/screenshot.py --url URL --out FILE     # photographs an app already running at URL
@@ -25,11 +27,14 @@ from explorer.browser import RECORD_PAINTS, digit_photo, launch, serve_app  # no
 
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 DESKTOP = dict(viewport={"width": 1400, "height": 1000})
+PROJECTOR = dict(viewport={"width": 1280, "height": 720})
+FIRST_TABS = ("Explorer", "Manifold")  # what the projector's and the dark mode's pictures show
 
 
-def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Image]:
-    """A screenshot of each tab on `device` (DESKTOP or PHONE) once it shows its output: the
-    Explorer after a slider drag, Reconstruct after uploading `photo`, the ELBO tab once its numbers are in."""
+def photograph_tabs(url: str, photo: Path, device: dict, only: tuple[str, ...] | None = None) -> dict[str, Image.Image]:
+    """A screenshot of each tab (or those in `only`) on `device` (DESKTOP, PROJECTOR or PHONE) once it shows
+    its output: the Explorer after a slider moved, Reconstruct after uploading `photo`, the ELBO tab once its
+    numbers are in."""
     from playwright.sync_api import sync_playwright
 
     shots = {}
@@ -56,42 +61,48 @@ def photograph_tabs(url: str, photo: Path, device: dict) -> dict[str, Image.Imag
 
         slider = page.locator("#z1 input[type=range]")
         slider.focus()
-        for _ in range(80):
+        for _ in range(8):
             page.keyboard.press("ArrowRight")
         drawn("explorer_digit", "slider")
         if device is PHONE:
             slider.scroll_into_view_if_needed()  # the digit stays on screen beside its sliders
         shots["Explorer"] = page.screenshot()
 
-        page.get_by_role("tab", name="Reconstruct", exact=True).click()
-        page.get_by_role("tab", name="Upload / paste / webcam", exact=True).click()
-        page.locator("#upload input[type=file]").set_input_files(str(photo))
-        loaded("reconstruction")
-        to_the_tab()
-        shots["Reconstruct"] = page.screenshot()
+        def wanted(tab: str) -> bool:
+            return only is None or tab in only
+
+        if wanted("Reconstruct"):
+            page.get_by_role("tab", name="Reconstruct", exact=True).click()
+            page.get_by_role("tab", name="Upload / paste / webcam", exact=True).click()
+            page.locator("#upload input[type=file]").set_input_files(str(photo))
+            loaded("reconstruction")
+            to_the_tab()
+            shots["Reconstruct"] = page.screenshot()
 
         for tab, view, key in (("Manifold", "grid", "sharp"), ("Sample & interpolate", "interp_map", None)):
-            page.get_by_role("tab", name=tab, exact=True).click()
-            drawn(view, key)
+            if wanted(tab):
+                page.get_by_role("tab", name=tab, exact=True).click()
+                drawn(view, key)
+                to_the_tab()
+                shots[tab] = page.screenshot()
+        if wanted("ELBO anatomy"):
+            page.get_by_role("tab", name="ELBO anatomy", exact=True).click()
+            page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
+                                   " return t.includes('ELBO') && !t.includes('Computing'); }")
+            page.locator("#elbo_map").scroll_into_view_if_needed()  # it loads lazily: on a phone, once scrolled to
+            loaded("elbo_map")
             to_the_tab()
-            shots[tab] = page.screenshot()
+            shots["ELBO anatomy"] = page.screenshot()
 
-        page.get_by_role("tab", name="ELBO anatomy", exact=True).click()
-        page.wait_for_function("() => { const t = document.querySelector('#elbo_numbers').innerText;"
-                               " return t.includes('ELBO') && !t.includes('Computing'); }")
-        page.locator("#elbo_map").scroll_into_view_if_needed()  # it loads lazily: on a phone, once scrolled to
-        loaded("elbo_map")
-        to_the_tab()
-        shots["ELBO anatomy"] = page.screenshot()
-
-        page.get_by_role("tab", name="Training", exact=True).click()
-        drawn("training", None)
-        epoch = page.locator("#train_epoch input[type=number]")
-        epoch.fill("10")
-        epoch.press("Enter")
-        page.wait_for_function("() => document.querySelector('#training .vae-caption').innerText.startsWith('Epoch 10 ')")
-        to_the_tab()
-        shots["Training"] = page.screenshot()
+        if wanted("Training"):
+            page.get_by_role("tab", name="Training", exact=True).click()
+            drawn("training", None)
+            epoch = page.locator("#train_epoch input[type=number]")
+            epoch.fill("10")
+            epoch.press("Enter")
+            page.wait_for_function("() => document.querySelector('#training .vae-caption').innerText.startsWith('Epoch 10 ')")
+            to_the_tab()
+            shots["Training"] = page.screenshot()
         browser.close()
     return {tab: Image.open(io.BytesIO(png)).convert("RGB") for tab, png in shots.items()}
 
@@ -115,17 +126,23 @@ def main() -> None:
     digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
     photo = args.out.with_name(".digit-photo.jpg")
     photo.write_bytes(digit_photo(digits[0].numpy()))
-    phone_out = args.out.with_name(f"{args.out.stem}-phone{args.out.suffix}")
+
+    def beside(name: str) -> Path:
+        return args.out.with_name(f"{args.out.stem}-{name}{args.out.suffix}")
+
     try:
         url = args.url or serve_app()
-        shots = {args.out: photograph_tabs(url, photo, DESKTOP), phone_out: photograph_tabs(url, photo, PHONE)}
+        dark = url.rstrip("/") + "/?__theme=dark"
+        shots = {args.out: photograph_tabs(url, photo, DESKTOP), beside("phone"): photograph_tabs(url, photo, PHONE),
+                 beside("projector"): photograph_tabs(url, photo, PROJECTOR, FIRST_TABS),
+                 beside("dark"): photograph_tabs(dark, photo, DESKTOP, FIRST_TABS)}
     finally:
         photo.unlink(missing_ok=True)
     for out, tabs in shots.items():
         blank = [tab for tab, shot in tabs.items() if np.asarray(shot).std() <= 20]
         if blank:
             sys.exit(f"these tabs rendered blank in {out.name}: {', '.join(blank)}")
-        sheet = tile(tabs) if out == args.out else tile(tabs, per_row=len(tabs), scale=1.0)
+        sheet = tile(tabs, per_row=len(tabs), scale=1.0) if out.stem.endswith("phone") else tile(tabs)
         sheet.save(out, optimize=True)
         print(f"wrote {out} ({', '.join(tabs)})")
 

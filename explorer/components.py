@@ -22,7 +22,10 @@ PAD = ('<div class="vae-pad-tools" role="toolbar" aria-label="pen">pen: '
 MAP_CANVAS = '<canvas class="vae-map" role="img" aria-label="${title}"></canvas>'
 TRAINING_VIEW = ('<div class="vae-caption" role="status"></div>' + MAP_CANVAS +
                  '<canvas class="vae-manifold" role="img" aria-label="the manifold decoded at that epoch"></canvas>')
-STATUS = '<div class="vae-mode" role="status"></div>'  # the page view: why digits come from the server, if they do
+# The page view: what copying a link did (and the link itself where the clipboard is refused), and
+# why digits come from the server, if they do.
+STATUS = ('<span class="vae-said" role="status"></span><input class="vae-link" readonly hidden aria-label="the link to this view">'
+          '<div class="vae-mode" role="status"></div>')
 SEED = (0, inputs.SEED_MAX, 1)  # a seed box's range: what numpy and torch both take
 
 
@@ -48,12 +51,13 @@ def digit_sheet(name: str, marks: list[str], letters: list[str] | None = None, c
                 '</canvas>', marks=marks, letters=letters or [], choose=choose)
 
 
-def page_config(controls: dict[str, gr.components.Component], defaults: dict, reset: list[str], limits: dict) -> dict:
+def page_config(controls: dict[str, gr.components.Component], defaults: dict, reset: list[str], limits: dict, tabs: list[str]) -> dict:
     """What page.js needs to know, as the page view's props.config.
 
     controls: the Gradio controls whose values the page's state holds, by elem_id (= state key);
     defaults: the state's other first values (tab, the views' own keys); reset: the keys the
-    "Reset the views" button puts back; limits: ranges of controls that are not sliders."""
+    "Reset the views" button puts back; limits: ranges of controls that are not sliders; tabs: the
+    tabs' ids, which an address may name."""
     ranges = {key: [c.minimum, c.maximum, c.step] for key, c in controls.items() if isinstance(c, gr.Slider)}
     return {
         "models": {name: {"decoder_url": asset_url(m.assets["decoder"]), "points_url": asset_url(m.assets["points"]),
@@ -69,6 +73,7 @@ def page_config(controls: dict[str, gr.components.Component], defaults: dict, re
         "controls": list(controls),
         "saved": ["tab", *controls],
         "reset": reset,
+        "tabs": tabs,
     }
 
 

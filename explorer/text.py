@@ -6,10 +6,10 @@ from vae.reading import READ_POWER, READ_SIGMAS
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
-INTRO = (
-    "# Exploring a VAE's 2-D latent space\n"
+TITLE = "# Exploring a VAE's 2-D latent space"
+INTRO = (  # beside the Explorer's map, not above it: the first screen shows the map, the digit and the sliders
     "A variational autoencoder squeezes each 28×28 MNIST digit into just two numbers $z = (z_1, z_2)$ "
-    "and learns to draw digits back from them. Every point of the plane below decodes to a digit; "
+    "and learns to draw digits back from them. Every point of the map's plane decodes to a digit; "
     "the coloured dots are where the encoder puts the 10,000 test digits."
 )
 

@@ -318,7 +318,8 @@ def test_elbo_numbers_follow_digit_L_and_K(page):
 
 def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
     """`python docs/screenshot.py` (here against the test's server, into a temporary file): every tab
-    shows output, on the desktop and on a phone, or the command fails naming the blank ones."""
+    shows output, on the desktop and on a phone (and the first two on a projector and in dark mode),
+    or the command fails naming the blank ones."""
     out = tmp_path / "screenshot.png"
     run = subprocess.run([sys.executable, str(ROOT / "docs" / "screenshot.py"), "--url", app_url, "--out", str(out)],
                          capture_output=True, text=True, timeout=600)
@@ -331,6 +332,9 @@ def test_the_screenshot_command_photographs_every_tab(app_url, tmp_path):
     assert phone.shape == (844, 6 * 390, 3)  # the six tabs on a 390x844 phone, side by side
     for col in range(6):
         assert phone[:, col * 390:(col + 1) * 390].std() > 20, col
+    projector, dark = np.asarray(Image.open(tmp_path / "screenshot-projector.png")), np.asarray(Image.open(tmp_path / "screenshot-dark.png"))
+    assert projector.shape == (360, 2 * 640, 3) and dark.shape == (500, 2 * 700, 3)  # the Explorer and the Manifold, at half size
+    assert dark.mean() < 100 < sheet.mean(), "the dark picture is the page in dark mode"
 
 
 def click_map_at(page, elem_id: str, x: float, y: float) -> None:
@@ -744,6 +748,7 @@ def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(pag
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     digits, maps = {}, {}
+    page.get_by_text("About this model, and the three side by side").click()  # folded away: the first screen is the Explorer's
     for name in ("beta0", "beta5", "beta1"):
         before = pick_model(page, name)
         drawn(page, "explorer_digit", "model", before)

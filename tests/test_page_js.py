@@ -165,3 +165,30 @@ def test_the_served_modules_import_each_other_by_their_hashed_names(tmp_path):
     changed = {stem for stem in written if written[stem].name != again[stem].name}
     importers = {stem for stem, path in written.items() if '"./latent-' in path.read_text()}
     assert {"latent", "page"} | importers <= changed and "pack" not in changed and "store" not in changed
+
+
+def test_an_address_names_a_view_and_keeps_what_is_not_the_pages():
+    out = run_js("""
+        import { addressOf, fromAddress } from "./address.js";
+        import { sliderStep } from "./keys.js";
+        const defaults = { tab: "explorer", model: "beta1", z1: 0, z2: 0, interp_pick_a: 0, interp_a1: 0.5 };
+        const keys = Object.keys(defaults), tabs = ["explorer", "manifold"];
+        const at = (search, hash = "") => ({ pathname: "/app/", search, hash });
+        console.log(JSON.stringify({
+          typed: fromAddress(at("?z1=1.5&z2=-2&model=beta0&decode=server"), defaults, keys, tabs),
+          fragment: fromAddress(at("", "#manifold"), defaults, keys, tabs),
+          unknown: fromAddress(at("?tab=nowhere&z1=abc", "#elsewhere"), defaults, keys, tabs),
+          cleared: fromAddress(at("?interp_pick_a="), defaults, keys, tabs),
+          written: addressOf(at("?decode=server&z1=3", "#manifold"), { ...defaults, z1: 0.25, tab: "manifold" }, defaults, keys),
+          derived: addressOf(at(""), { ...defaults, model: "beta0", interp_a1: 1.2 }, defaults, keys, keys.filter((k) => k !== "interp_a1")),
+          first: addressOf(at("?z1=1"), defaults, defaults, keys),
+          steps: [[0.01, false], [0.01, true], [1, false], [1, true], [0.5, false]].map(([s, shift]) => sliderStep(s, shift)),
+        }));""")
+    assert out["typed"] == {"z1": 1.5, "z2": -2, "model": "beta0"}
+    assert out["fragment"] == {"tab": "manifold"}
+    assert out["unknown"] == {}, "a tab the page lacks and a number that does not parse are left out"
+    assert out["cleared"] == {"interp_pick_a": None}
+    assert out["written"] == "/app/?decode=server&tab=manifold&z1=0.25", "other keys kept, the fragment dropped"
+    assert out["derived"] == "/app/?model=beta0", "a value that follows from others is left out"
+    assert out["first"] == "/app/"
+    assert out["steps"] == [0.1, 1, 1, 10, 0.5]

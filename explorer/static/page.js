@@ -18,10 +18,13 @@
    Every paint is announced as a "vae-painted" event on the document, {view, key, at}: the key
    says what moved ("slider", "map", "hover", "pan", "sharp", "model", "play", "mark", "load");
    tests and benches listen to it. */
+import { copyLink, followAddress } from "./address.js";
 import { Frame, renderMap } from "./draw.js";
+import { sliderKeys } from "./keys.js";
+import { fitViews, fullScreenButton } from "./layout.js";
 import { clamp, priorSample, round2 } from "./latent.js";
 import { createModels } from "./models.js";
-import { createStore, toQuery } from "./store.js";
+import { createStore } from "./store.js";
 import { explorerDigit, interpolation, samples } from "./view-digits.js";
 import { grid, gridMove } from "./view-grid.js";
 import { explorerMap, gridMap, interpMap, samplesMap } from "./view-maps.js";
@@ -31,6 +34,9 @@ import { play, training } from "./view-training.js";
 
 const VIEWS = { explorer_digit: explorerDigit, explorer_map: explorerMap, grid, grid_map: gridMap, samples, samples_map: samplesMap,
   interp: interpolation, interp_map: interpMap, interp_digits: sheet, elbo_digits: sheet, training, pad };
+// Views sized to the window (with the element to keep in view under them), and views with a full-screen button.
+const FITTED = { explorer_map: null, grid: null, explorer_digit: "#z2" };
+const FULL_SCREEN = ["explorer_map", "grid", "grid_map", "samples", "samples_map", "interp", "interp_map", "training"];
 const ENDS = [["interp_pick_a", "interp_a1", "interp_a2"], ["interp_pick_b", "interp_b1", "interp_b2"]];
 
 let started = null;
@@ -66,7 +72,7 @@ function start(element, props) {
   const store = createStore({ defaults: config.defaults, controls: config.controls, tidy: tidy(config),
     show: (values) => { props.value = values; } });
   const page = {
-    store, models, config, frame: new Frame(config.frame), style: config.style, painted,
+    store, models, config, frame: new Frame(config.frame), style: config.style, painted, fit: fitViews(),
     /* paint(key) whenever one of `keys` changes; key is "model" when the model did. */
     watch(keys, paint) {
       store.subscribe((state, changed, source) => {
@@ -91,6 +97,16 @@ function start(element, props) {
     }
   });
 
+  // The tab the state names is the tab shown: a person's click has shown it already; an address or a link has not.
+  const showTab = (tab, tries = 600) => {
+    const button = document.querySelector(`[role=tab][data-tab-id="${tab}"]`);
+    if (button && button.getAttribute("aria-selected") !== "true") button.click();
+    else if (!button && tries > 0) requestAnimationFrame(() => showTab(tab, tries - 1));  // the tabs are drawn after this view
+  };
+  store.subscribe((state, changed, source) => { if (changed.includes("tab") && source !== "slider") showTab(state.tab); });
+  const link = followAddress(page, config.tabs,
+    (state) => ENDS.filter(([pick]) => state[pick] !== null).flatMap(([, k1, k2]) => [k1, k2]));
+
   const line = element.querySelector(".vae-mode"), status = () => models.engine(store.get().model).then((engine) => {
     line.textContent = engine.mode === "page" ? "" : `Digits are decoded on the server: ${engine.reason}.`;
     line.dataset.mode = engine.mode;
@@ -101,6 +117,7 @@ function start(element, props) {
   // A slider dragged reports its value from the DOM's input event too: Gradio's own change event
   // arrives ~11 ms later (docs/architecture.md), and then finds the store already holding the value.
   const sliders = config.controls.filter((key) => key in config.limits);
+  sliderKeys(document);
   document.addEventListener("input", (e) => {
     if (!(e.target instanceof HTMLInputElement) || e.target.type !== "range") return;
     const key = sliders.find((k) => e.target.closest(`#${k}`));
@@ -113,7 +130,7 @@ function start(element, props) {
     gridMove: (dx, dy, zoom) => gridMove(page, dx, dy, zoom),
     newSeed: () => store.set({ samples_seed: Math.floor(Math.random() * 2 ** 31) }, "seed"),
     play: () => play(page),
-    query: () => toQuery(store.get(), config.defaults, config.saved),
+    copyLink: async () => { element.querySelector(".vae-said").textContent = await copyLink(link(), element.querySelector(".vae-link")); },
     engine: () => models.engine(store.get().model),
     state: () => store.get(),
     priorSample,
@@ -126,4 +143,6 @@ export async function mount(name, element, props) {
   if (name === "page") start(element, props);
   const page = await ready;
   if (VIEWS[name]) VIEWS[name](page, element, props, name);
+  if (name in FITTED) page.fit.add(element.querySelector("canvas"), FITTED[name]);
+  if (FULL_SCREEN.includes(name)) fullScreenButton(element);
 }

@@ -2,6 +2,7 @@
    prior samples, the interpolation strip. Decoded in the page, or asked of the server's API
    where the page cannot decode (the status line says why). */
 import { tileDigits, showImage } from "./draw.js";
+import { pointKeys, stepKeys } from "./keys.js";
 import { interpolationPoints, priorSample } from "./latent.js";
 import { callForImage, latestOnly } from "./server.js";
 
@@ -32,6 +33,8 @@ export function explorerDigit(page, element, props, name) {
   };
   digitView(page, name, canvas, ["z1", "z2", "explorer_hover"], (decoder, s) => tileDigits(canvas, decoder.decode(shown(s), 1), 1, 1, 1, 0),
     (s) => ["decode", [...shown(s), s.model]]);
+  const { store } = page;
+  pointKeys(canvas, page.frame.half, () => [store.get().z1, store.get().z2], (z) => store.set({ z1: z[0], z2: z[1], explorer_hover: null }, "key"));
 }
 
 export function samples(page, element, props, name) {
@@ -50,6 +53,7 @@ export function samples(page, element, props, name) {
     for (let i = 0; i < n; i++) all.set(done[i], 784 * i);
     tileDigits(canvas, all, n, Math.ceil(Math.sqrt(n)), 2, 2);
   }, (s) => ["sample", [s.samples_n, s.samples_seed, s.model]]);
+  stepKeys(canvas, page.store, "samples_seed");
 }
 
 export function interpolation(page, element, props, name) {
@@ -59,4 +63,5 @@ export function interpolation(page, element, props, name) {
     const steps = s.interp_steps;
     tileDigits(canvas, decoder.decode(interpolationPoints(...ends(s), steps).flat(), steps), steps, Math.min(steps, 10), 3, 2, 255);
   }, (s) => ["interpolate", [...ends(s).flat(), s.interp_steps, s.model]]);
+  stepKeys(canvas, page.store, "interp_steps");
 }

@@ -4,6 +4,7 @@
    click centres the grid on the cell under it. Where the cells sit comes from vae/draw.py's
    grid_layout, through the page's config. */
 import { canvasPoint } from "./draw.js";
+import { viewKeys } from "./keys.js";
 import { clamp, gridAxis, round2 } from "./latent.js";
 import { callForImage, latestOnly } from "./server.js";
 
@@ -89,12 +90,16 @@ export function grid(page, element, props, name) {
   }, { passive: false });
   paint("load");
   sharpen();
+  const zoom = (steps) => () => gridMove(page, 0, 0, steps);
+  viewKeys(canvas, (dx, dy) => gridMove(page, dx, dy, 0), { "+": zoom(-1), "=": zoom(-1), "-": zoom(1) });
 }
 
-/* A pan or zoom button: move the centre by (dx, dy) quarter-spans, or scale the span by `zoom`. */
+const ZOOM = 1.5;  // one zoom step scales the span by this
+
+/* A pan or zoom button or key: move the centre by (dx, dy) quarter-spans, or zoom out by `zoom` steps (in, if negative). */
 export function gridMove(page, dx, dy, zoom) {
   const s = page.store.get(), [spanMin, spanMax] = page.config.limits.grid_span, half = page.frame.half;
-  const span = clamp(s.grid_span * zoom, spanMin, spanMax);
+  const span = clamp(s.grid_span * ZOOM ** zoom, spanMin, spanMax);
   page.store.set({ grid_z1: clamp(round2(s.grid_z1 + (dx * span) / 4), -half, half),
     grid_z2: clamp(round2(s.grid_z2 + (dy * span) / 4), -half, half), grid_span: Math.round(span * 1000) / 1000 }, "pan");
 }

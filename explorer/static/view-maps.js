@@ -1,7 +1,8 @@
 /* The latent maps: the test digits' means coloured by class, drawn once per model, with each
    map's overlay on top. A click (or drag, or the arrow keys) on a map sets the state it shows. */
 import { canvasPoint, dot, drawBox, drawMarker, drawPath, inPlot, renderMap, rgb } from "./draw.js";
-import { clamp, interpolationPoints, priorSample, round2 } from "./latent.js";
+import { pointKeys, stepKeys } from "./keys.js";
+import { interpolationPoints, priorSample, round2 } from "./latent.js";
 
 /* A canvas showing the current model's map with overlay(ctx, state) drawn on it, repainted when
    one of `keys` (or the model) changes. onPoint(z, event): a press on the plot, if the map sets z. */
@@ -35,19 +36,6 @@ function mapView(page, element, props, name, { keys, overlay, onPoint }) {
   return canvas;
 }
 
-/* Arrow keys on a focused map move its point by 0.1 (1 with Shift): the maps work without a mouse. */
-function arrowKeys(page, canvas, current, set) {
-  canvas.tabIndex = 0;
-  const half = page.frame.half;
-  canvas.addEventListener("keydown", (e) => {
-    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
-    if (!moves[e.key]) return;
-    e.preventDefault();
-    const step = e.shiftKey ? 1 : 0.1, z = current();
-    set([clamp(round2(z[0] + step * moves[e.key][0]), -half, half), clamp(round2(z[1] + step * moves[e.key][1]), -half, half)]);
-  });
-}
-
 /* Explorer: the marker at z, a grey one where the mouse hovers; click or drag sets z, hovering previews. */
 export function explorerMap(page, element, props, name) {
   const { store } = page, ink = rgb(page.style.ink);
@@ -72,7 +60,7 @@ export function explorerMap(page, element, props, name) {
   canvas.addEventListener("pointerup", stop);
   canvas.addEventListener("pointercancel", stop);
   canvas.addEventListener("pointerleave", () => { if (!dragging) hover(null); });
-  arrowKeys(page, canvas, () => [store.get().z1, store.get().z2], keep);
+  pointKeys(canvas, page.frame.half, () => [store.get().z1, store.get().z2], keep);
 }
 
 /* Manifold: the grid's window as a box; a click centres the grid there. */
@@ -85,18 +73,19 @@ export function gridMap(page, element, props, name) {
       [s.grid_z1 + s.grid_span / 2, s.grid_z2 + s.grid_span / 2]),
     onPoint: centre,
   });
-  arrowKeys(page, canvas, () => [store.get().grid_z1, store.get().grid_z2], centre);
+  pointKeys(canvas, page.frame.half, () => [store.get().grid_z1, store.get().grid_z2], centre);
 }
 
 /* Samples: where the prior samples drawn lie. */
 export function samplesMap(page, element, props, name) {
   const ink = rgb(page.style.ink);
-  mapView(page, element, props, name, {
+  const canvas = mapView(page, element, props, name, {
     keys: ["samples_n", "samples_seed"],
     overlay: (ctx, s) => {
       for (let i = 0; i < s.samples_n; i++) { const [x, y] = page.frame.toPx(priorSample(s.samples_seed, i)); dot(ctx, x, y, 3.5, ink, "white"); }
     },
   });
+  stepKeys(canvas, page.store, "samples_seed");
 }
 
 /* Interpolation: the path from A to B; a click moves the end that "clicking the map sets" names. */
@@ -108,6 +97,6 @@ export function interpMap(page, element, props, name) {
     overlay: (ctx, s) => drawPath(ctx, page.frame, ink, interpolationPoints([s.interp_a1, s.interp_a2], [s.interp_b1, s.interp_b2], s.interp_steps)),
     onPoint: (z) => { const [k1, k2] = end(); store.set({ [k1]: z[0], [k2]: z[1] }, "map"); },
   });
-  arrowKeys(page, canvas, () => { const [k1, k2] = end(); return [store.get()[k1], store.get()[k2]]; },
+  pointKeys(canvas, page.frame.half, () => { const [k1, k2] = end(); return [store.get()[k1], store.get()[k2]]; },
     (z) => { const [k1, k2] = end(); store.set({ [k1]: z[0], [k2]: z[1] }, "map"); });
 }

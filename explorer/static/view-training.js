@@ -3,6 +3,7 @@
    the state names, and below it the manifold decoded at the latest epoch up to then that has
    one. The play button steps through the epochs, four a second. */
 import { renderMap, tileDigits } from "./draw.js";
+import { stepKeys } from "./keys.js";
 
 export function training(page, element, props, name) {
   const { store } = page, [mapCanvas, manifoldCanvas] = element.querySelectorAll("canvas");
@@ -30,6 +31,7 @@ export function training(page, element, props, name) {
   };
   page.watch(["train_epoch", "model"], paint);
   paint("load");
+  stepKeys(mapCanvas, store, "train_epoch", { " ": () => play(page) });
 }
 
 let timer = null;
