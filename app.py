@@ -49,7 +49,7 @@ PICTURE_BUTTONS = ["download", "fullscreen"]  # not Gradio's default "share": th
 gradio_adjustments.serve_assets(models.ASSET_FOLDER)  # the folder of the page's own files, and nothing else
 
 with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=elbo_tab.warm_up) as demo:
-    demo.example_file = models.ASSETS["example"]
+    demo.example_upload = models.EXAMPLE_DIGIT  # a path a client with the repository uploads, to this server or any other
     gr.Markdown(text.TITLE, elem_id="title")
     # One row above the tabs, so that a projector's first screen holds the Explorer's map, digit and
     # sliders: the model picker, the buttons, and the words about the model folded away.
@@ -93,6 +93,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
                 with gr.Column(scale=3):
                     rec_map = map_image("rec_map", "Where your digit lands")
+                    gr.Markdown(text.ANOTHER_DIGIT)
                     gr.Markdown(text.RECONSTRUCT, latex_delimiters=text.LATEX)
 
         with gr.Tab("Manifold", id="manifold") as tabs["manifold"]:
@@ -193,10 +194,12 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     with gr.Row(equal_height=True):
                         epoch = gr.Slider(1, len(models.DEFAULT.history), value=1, step=1, label="epoch", elem_id="train_epoch", scale=3)
                         play = gr.Button("▶ Play / pause", elem_id="train_play", scale=1)
-                    elbo_curve, kl_curve = (gr.LinePlot(curve, x="epoch", y="nats", color="curve", label=label, elem_id=elem_id,
-                                                        height=260)
-                                            for curve, label, elem_id in zip(events.training_curves(1), ("−ELBO and reconstruction",
-                                                                             "KL term"), ("elbo_curve", "kl_curve")))
+                    # No fixed height: at 260 px the legend under the plot was cut off.
+                    elbo_curve, kl_curve = (gr.LinePlot(curve, x="epoch", y="nats", color="curve", color_map=events.CURVE_COLOURS,
+                                                        colors_in_legend=legend, color_title="", label=label, elem_id=elem_id)
+                                            for curve, legend, label, elem_id in zip(events.training_curves(1), events.LEGENDS,
+                                                                                     ("−ELBO, and the test digits' reconstruction term", "KL term"),
+                                                                                     ("elbo_curve", "kl_curve")))
 
     # ------------------------------------------------------------ the API
     # Each endpoint reads hidden inputs without bounds, so every value reaches the checks in

@@ -33,9 +33,17 @@ def model_words(model: str) -> tuple:
             gr.update(maximum=len(m.history)))
 
 
-CURVES = {"test −ELBO": "neg_elbo", "training −ELBO (5,000 digits)": "train_sample_neg_elbo"}
-KL_CURVES = {"test KL": "kl", "training KL (5,000 digits)": "train_sample_kl"}
+# The curves by their names in the plots' legends (test and training digits; the reconstruction term on the test
+# digits), and the history's key for each. Short: a legend is one row under its plot, and a phone's width holds only so much.
+CURVES = {"test": "neg_elbo", "training": "train_sample_neg_elbo"}
+RECONSTRUCTION_CURVE = "reconstruction"
+KL_CURVES = {"test": "kl", "training": "train_sample_kl"}
 EPOCH_MARK = "the epoch shown"
+# One colour for each, the same in both plots: each plot would otherwise colour its curves by their order in it,
+# and the epoch's line came out teal in one and red in the other.
+CURVE_COLOURS = {"test": "#1f77b4", "training": "#ff7f0e", RECONSTRUCTION_CURVE: "#2ca02c", EPOCH_MARK: "#7f7f7f"}
+# The legends: the epoch's line is left out, as the row holds the curves only without it; text.TRAINING names it.
+LEGENDS = ([*CURVES, RECONSTRUCTION_CURVE], [*KL_CURVES])
 
 
 def training_curves(epoch, model: str = DEFAULT_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -44,7 +52,7 @@ def training_curves(epoch, model: str = DEFAULT_MODEL) -> tuple[pd.DataFrame, pd
     m = committed(model)
     epoch = int(np.clip(round(float(epoch or 1)), 1, len(m.history)))
     elbo_rows = [(h["epoch"], h[key], curve) for h in m.history for curve, key in CURVES.items()]
-    elbo_rows += [(h["epoch"], -h["reconstruction"], "test reconstruction −E log p(x|z)") for h in m.history]
+    elbo_rows += [(h["epoch"], -h["reconstruction"], RECONSTRUCTION_CURVE) for h in m.history]
     kl_rows = [(h["epoch"], h[key], curve) for h in m.history for curve, key in KL_CURVES.items()]
 
     def marked(rows):

@@ -1,27 +1,23 @@
-"""Every place where the explorer changes how Gradio behaves. Each is kept because it protects people,
-their data or the server, or because people measurably gain by it, and because Gradio 6.31 has no
-public way to the same end; its docstring says which, and what was looked for.
+"""Every place where the explorer changes how Gradio behaves, each kept because it protects people, their data or
+the server, or people measurably gain by it, and Gradio 6.31 has no public way to it (its docstring says which).
 
-1. `ExplorerBlocks` (protects the server): its limits, and Gradio's check that a file payload names
-   an uploaded file, hold however the app is served (`python app.py`, `gradio app.py` and its
-   reloads, `demo.launch()` from another script, `gr.mount_gradio_app`).
+1. `ExplorerBlocks` (protects the server): its limits, and Gradio's check that a file payload names an uploaded file,
+   hold however the app is served (`python app.py`, `gradio app.py`, `demo.launch()`, `gr.mount_gradio_app`).
 2. `atomic_image_saves` (protects data): an output image is never served half-written.
-3. `file_payload_messages` (protects people and the server): a file payload that Gradio refuses
-   before any handler runs gets a message saying why, and never a server path.
+3. `file_payload_messages` (protects people and the server): a file payload that Gradio refuses before any handler
+   runs gets a message saying why, and never a server path.
 4. `uploads_unopened` (people gain): a file that is not an image gets our message, not a bare "Error".
-5. `serve_assets` (measured gain): browsers keep the page's own files, so a reload fetches none of
-   their ~7 MB again.
-6. `documented_api` (people gain): the "Use via API" page says what each parameter and result is,
-   and its file examples run.
-7. `optional` (protects API users' calls): a call may leave out the `model` that every endpoint
-   gained after it was published.
+5. `serve_assets` (measured gain): browsers keep the page's own files; a reload fetches none of their ~7 MB again.
+6. `documented_api` (people gain): the "Use via API" page says what each parameter and result is; its examples run.
+7. `optional` (protects API users' calls): a call may leave out the `model` that every endpoint gained later.
+8. `template_with_noscript` (people gain): a browser without JavaScript is told what the page needs.
 
-Each relies on how Gradio 6.31 works inside, so `install()` first checks that Gradio still works
-that way. Where it does not, 2, 3 and 5 are left out and 6 and 7 switched off (Gradio's own
-behaviour); for 1 and 4 the check says that they no longer help; a warning is logged at start-up,
-as for a Gradio version outside VERIFIED. `install()` may run again (Gradio's reload mode re-imports
-this module): a replacement is never wrapped around itself.
+`install()` first checks that Gradio still works inside as 6.31 does; where it does not, 2, 3, 5 and 8 are left out,
+6 and 7 switched off (Gradio's own behaviour), and for 1 and 4 the check says that they no longer help, each with a
+warning, as for a Gradio outside VERIFIED. It may run again (reload mode re-imports this module): a replacement is
+never wrapped around itself.
 """
+import html
 import io
 import logging
 import os
@@ -42,6 +38,7 @@ from gradio import processing_utils  # noqa: E402
 from gradio.exceptions import InvalidPathError  # noqa: E402
 from packaging.version import Version  # noqa: E402
 
+from explorer import text  # noqa: E402
 from vae.preprocess import MAX_UPLOAD_BYTES  # noqa: E402
 
 log = logging.getLogger("explorer")
@@ -58,7 +55,6 @@ LOOK = dict(theme=gr.themes.Soft(), css_paths=[STATIC / "explorer.css"], footer_
 
 # ---------------------------------------------------------------- 1. settings that hold however the app is served
 
-
 def _at_most(name: str, cap: int) -> property:
     """A setting that Gradio assigns but that never exceeds `cap` (None: the cap)."""
     def set_it(self, value) -> None:
@@ -68,20 +64,18 @@ def _at_most(name: str, cap: int) -> property:
 
 
 class ExplorerBlocks(gr.Blocks):
-    """gr.Blocks whose protective settings cannot be loosened by the way it is served. Protects the
-    server. No public route does: these settings are public, but as arguments of whoever calls
-    launch() or mount_gradio_app(), whose defaults are no upload limit, 10,000 sessions and (when
-    mounted) error texts sent to callers; reload mode copies them from the running app.
+    """gr.Blocks whose protective settings cannot be loosened by the way it is served. Protects the server. No public
+    route does: these settings are the arguments of whoever calls launch() or mount_gradio_app(), whose defaults are no
+    upload limit, 10,000 sessions and (mounted) error texts sent to callers; reload mode copies the running app's.
 
-    Here they are properties: a caller may ask for a smaller upload limit or fewer sessions, never
-    for more, and show_error stays off, so an unexpected exception never sends its text (which may
-    name server paths) to a caller; our own messages are gr.Error, which Gradio always shows. And
-    Gradio checks that a file payload names an uploaded file, not any file on the server, only once
-    the Blocks has_launched, which launch() sets and mount_gradio_app never does (mounted, a forged
-    payload could make a handler read /etc/passwd): here a Blocks being served counts as launched.
+    Here they are properties: a caller may ask for a smaller upload limit or fewer sessions, never for more, and
+    show_error stays off, so an unexpected exception never sends its text (which may name server paths) to a caller;
+    our own messages are gr.Error, which Gradio always shows. And Gradio checks that a file payload names an uploaded
+    file, not any file on the server, only once the Blocks has_launched, which launch() sets and mount_gradio_app
+    never does (mounted, a forged payload could make a handler read /etc/passwd): here a served Blocks has launched.
 
-    The queue limits are set here too; launch() fills in the page's look and calls `warm_up` first,
-    which must return at once (explorer/elbo_tab.py's starts its work in a thread of its own)."""
+    The queue limits are set here too; launch() adds the page's look and first calls `warm_up`, which must return at
+    once (explorer/elbo_tab.py's starts a thread)."""
 
     max_file_size = _at_most("max_file_size", MAX_FILE_SIZE)
     state_session_capacity = _at_most("state_session_capacity", SESSION_CAPACITY)
@@ -94,7 +88,7 @@ class ExplorerBlocks(gr.Blocks):
         self.warm_up = warm_up
         self.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
-    example_file: Path | None = None  # a picture of a digit in a served folder: the API page's example upload (example_url)
+    example_upload: str | None = None  # the API page's example file, as a client names it (app.py sets it)
 
     def validate_inputs(self, block_fn, inputs: list) -> None:
         missing = block_fn.inputs[len(inputs):]  # filled in with their values if all are optional
@@ -105,17 +99,8 @@ class ExplorerBlocks(gr.Blocks):
     def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
         info = super().get_api_info(all_endpoints=all_endpoints, page=page)
         if _api_words is None:
-            return documented_api(info, self.fns.values(), self.example_url())
+            return documented_api(info, self.fns.values(), self.example_upload)
         return info
-
-    def example_url(self) -> str | None:
-        """example_file as a client names it. On a Hugging Face Space: its public URL, which the Space's
-        server downloads from itself. Elsewhere its path, which a client on this machine uploads: a
-        server refuses to download from loopback and private addresses (Gradio's guard against SSRF)."""
-        if self.example_file is None:
-            return None
-        space = os.environ.get("SPACE_HOST")
-        return f"https://{space}/gradio_api/file={self.example_file}" if space else str(self.example_file)
 
     def launch(self, **kwargs):
         """gr.Blocks.launch with the page's theme and footer unless given; starts the warm-up first."""
@@ -133,14 +118,12 @@ def served_blocks_check_file_paths() -> str | None:
 
 
 def uploads_unopened(image: gr.Image) -> gr.Image:
-    """`image` (an upload component of type "filepath"), changed so that an uploaded file's path is
-    handed to our handler unopened, for vae.preprocess.open_image to judge. People gain: Gradio's own
-    preprocess opens the file with PIL first, so a file that is not an image failed there, before our
-    checks, and the page showed a bare "Error". Pasted and webcam pictures (data: URLs) still go
-    through Gradio's preprocess. Set on the instance: a subclass would be a custom component to Gradio.
-    Gradio 6.31's public `validator=` cannot do this: its inputs go through the same preprocess
-    (queueing.create_validator_fn), so the file fails in PIL first, with Gradio's text and the server's
-    path. `preprocess=False` on the two upload events could, the handlers reading the payload's path."""
+    """`image` (an upload component of type "filepath"), changed so that an uploaded file's path is handed to our
+    handler unopened, for vae.preprocess.open_image to judge. People gain: Gradio's own preprocess opens the file with
+    PIL first, so a file that is not an image failed there, before our checks, and the page showed a bare "Error".
+    Pasted and webcam pictures (data: URLs) still go through it. Set on the instance: a subclass would be a custom
+    component to Gradio. Gradio 6.31's public `validator=` cannot do this: its inputs go through the same preprocess
+    (queueing.create_validator_fn). `preprocess=False` on the two upload events could, the handlers reading the path."""
     gradio_preprocess = image.preprocess
 
     def preprocess(payload):
@@ -161,15 +144,12 @@ def uploads_unopened_in_effect() -> str | None:
 
 # ---------------------------------------------------------------- 2. atomic image saves
 
-
 def save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
-    """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming it into
-    place, and leaving an existing one alone. Protects data: Gradio names an output image after its
-    content and rewrites the file in place, so two requests answered with the same image at the same
-    moment can be served a half-written file. Gradio 6.31's save_file_to_cache (a handler returning a
-    file) is atomic; its save_pil_to_cache, which every image returned as an array goes through, is not.
-    PNGs are compressed at zlib level 3 instead of Pillow's 6 (measured gain: a 20x20 grid then
-    encodes in 10 ms instead of 27 ms, for a file 6% larger)."""
+    """Gradio's save_pil_to_cache, but writing a new file under a temporary name and renaming it into place, and
+    leaving an existing one alone. Protects data: Gradio names an output image after its content and rewrites the file
+    in place, so two requests answered with the same image at once can be served a half-written file. Gradio 6.31's
+    save_file_to_cache is atomic; its save_pil_to_cache, which every image returned as an array goes through, is not.
+    PNGs at zlib level 3, not Pillow's 6 (measured gain: a 20x20 grid in 10 ms instead of 27, the file 6% larger)."""
     if format.lower() == "png":
         with io.BytesIO() as out:
             img.save(out, "PNG", pnginfo=processing_utils.get_pil_metadata(img), compress_level=3)
@@ -213,11 +193,10 @@ NOT_A_FILE = "An image must be sent as an uploaded file (from Python: gradio_cli
 
 
 def error_payload_for_bad_files(error: BaseException | None, show_error: bool) -> dict:
-    """Gradio's error_payload, with our messages for two file payloads that Gradio refuses before any
-    handler runs: a file that was not uploaded (a forged request naming a server path) and something
-    that is not a file at all. Protects people (a message that says why) and the server (no path in
-    it): with show_error off, as ExplorerBlocks keeps it, Gradio answers both with no message; with it
-    on, with its own text, the server path in it (and every exception's). Nothing public lies between."""
+    """Gradio's error_payload, with our messages for two file payloads that Gradio refuses before any handler runs: a
+    file that was not uploaded (a forged request naming a server path) and something that is not a file at all.
+    Protects people (a message that says why) and the server (no path in it): with show_error off, as ExplorerBlocks
+    keeps it, Gradio gives no message; with it on, its own text and the server path. Nothing public lies between."""
     if isinstance(error, InvalidPathError):
         error = gr.Error(FOREIGN_FILE, print_exception=False)
     elif isinstance(error, pydantic.ValidationError):
@@ -245,10 +224,9 @@ _asset_folders: set[Path] = set()
 
 
 def serve_assets(folder: Path) -> None:
-    """Serve the files of `folder` at /gradio_api/file=<path> (this replaces any earlier
-    gr.set_static_paths), with a Cache-Control that lets browsers keep them: a reload of the
-    page then fetches none of them again (measured gain: ~7 MB of decoders, points and replays).
-    Only for folders whose file names change with their content, as explorer/assets.py's do.
+    """Serve the files of `folder` at /gradio_api/file=<path> (replacing any earlier gr.set_static_paths), with a
+    Cache-Control that lets browsers keep them: a reload then fetches none again (measured gain: ~7 MB of decoders,
+    points and replays). Only for folders whose file names change with their content, as explorer/assets.py's do.
     gr.set_static_paths, the public part, serves them; no public setting adds the header."""
     folder = Path(folder).resolve()
     gr.set_static_paths([folder])
@@ -256,9 +234,8 @@ def serve_assets(folder: Path) -> None:
 
 
 def file_fetch_caching_assets(path_or_url, request, blocks_or_config, upload_dir):
-    """Gradio's file_fetch (the /gradio_api/file= route), adding IMMUTABLE to what it serves from a folder
-    given to serve_assets. Gradio's own answer carries no Cache-Control, and starlette's FileResponse
-    never answers 304, so without it every reload fetched the decoders again."""
+    """Gradio's file_fetch (the /gradio_api/file= route), adding IMMUTABLE to what it serves from a folder given to
+    serve_assets. Gradio's answer has no Cache-Control, and starlette's FileResponse never answers 304."""
     response = file_fetch_caching_assets.__wrapped__(path_or_url, request, blocks_or_config, upload_dir)
     if Path(str(path_or_url)).resolve().parent in _asset_folders:
         response.headers["Cache-Control"] = IMMUTABLE
@@ -279,16 +256,15 @@ def cached_assets() -> str | None:
 
 # ---------------------------------------------------------------- 6. the API page in our words, with examples that run
 
-
-def documented_api(info: dict, fns, example_url: str | None) -> dict:
-    """Gradio's description of the API (Blocks.get_api_info), completed for its page: each parameter
-    and result of a named endpoint gets its handler's docstring words (under Args: and Returns:) where
-    Gradio says only which component carries it, and each file parameter's example becomes `example_url`,
-    a digit this app has, where Gradio puts a PDF on the internet that no endpoint here can read. People
-    gain: the page says what each number means and its examples run. Gradio 6.31 reads a handler's docstring for the
-    endpoint's description only (its parameter words go to MCP tools); on the API page a parameter's
-    words are its component's data-model description (for a file, the FileData class's docstring)
-    and its example the component's example_payload(). `api_description` sets the endpoint's alone."""
+def documented_api(info: dict, fns, example_upload: str | None) -> dict:
+    """Gradio's description of the API (Blocks.get_api_info), completed for its page: each parameter and result of a
+    named endpoint gets its handler's docstring words (under Args: and Returns:) where Gradio says only which component
+    carries it, and each file parameter's example becomes `example_upload`, a digit the repository ships, where Gradio
+    puts a PDF on the internet that no endpoint here can read. People gain: the page says what each number means and
+    its examples run. Gradio 6.31 reads a handler's docstring for the endpoint's description only (its parameter words
+    go to MCP tools); on the API page a parameter's words are its component's data-model description (for a file, the
+    FileData class's docstring) and its example the component's example_payload(). `api_description` sets the
+    endpoint's alone."""
     handlers = {f"/{fn.api_name}": fn.fn for fn in fns if fn.api_name and fn.fn}
     for name, endpoint in info.get("named_endpoints", {}).items():
         if name not in handlers:
@@ -299,8 +275,8 @@ def documented_api(info: dict, fns, example_url: str | None) -> dict:
             if words:  # Gradio's page puts them after its own sentence
                 parameter["python_type"]["description"] = words[:1].upper() + words[1:]
             example = parameter.get("example_input")
-            if example_url and isinstance(example, dict) and example.get("url"):
-                parameter["example_input"] = {**example, "url": example_url, "path": example_url}
+            if example_upload and isinstance(example, dict) and example.get("url"):
+                parameter["example_input"] = {**example, "url": example_upload, "path": example_upload}
         if len(returns) == len(endpoint["returns"]):
             for result, words in zip(endpoint["returns"], returns):  # Gradio's page shows only a result's label
                 result["label"] = result["python_type"]["description"] = words
@@ -310,12 +286,11 @@ def documented_api(info: dict, fns, example_url: str | None) -> dict:
 def api_words() -> str | None:
     """Whether documented_api can do its job: None, or why not (then the page is Gradio's own)."""
     global _api_words
+    _api_words = None
     if not callable(getattr(gradio.utils, "get_function_description", None)):
         _api_words = "gradio.utils.get_function_description is gone"
     elif _parameters(gr.Blocks.get_api_info)[1:] != ["all_endpoints", "page"]:
         _api_words = "Blocks.get_api_info no longer takes (all_endpoints, page)"
-    else:
-        _api_words = None
     return _api_words
 
 
@@ -325,12 +300,11 @@ _api_words: str | None = "not checked yet"
 # ---------------------------------------------------------------- 7. optional inputs at the end of an endpoint
 
 def optional(component: gr.components.Component) -> gr.components.Component:
-    """Mark an endpoint's input as one that an API call may leave out (the last ones only): it then
-    takes the component's value. Protects API users' calls written before the input existed:
-    gradio_client fills in a parameter's default itself, but a plain HTTP call with fewer values is
-    refused by Blocks.validate_inputs, and Gradio 6.31 has no public way to make an input optional.
-    The mark is on the component itself, so that it holds for the Blocks Gradio's reload mode keeps
-    serving, whose class comes from an earlier import of this module."""
+    """Mark an endpoint's input as one that an API call may leave out (the last ones only): it then takes the
+    component's value. Protects API users' calls written before the input existed: gradio_client fills in a default
+    itself, but a plain HTTP call with fewer values is refused by Blocks.validate_inputs, and Gradio 6.31 has no public
+    way to make an input optional. The mark is on the component, so that it holds for the Blocks Gradio's reload mode
+    keeps serving, whose class comes from an earlier import of this module."""
     component.explorer_optional = True
     return component
 
@@ -338,25 +312,51 @@ def optional(component: gr.components.Component) -> gr.components.Component:
 def optional_inputs() -> str | None:
     """Whether validate_inputs can fill in optional inputs: None, or why not."""
     global _optional_inputs
+    _optional_inputs = None
     if _parameters(gr.Blocks.validate_inputs)[1:] != ["block_fn", "inputs"]:
         _optional_inputs = "Blocks.validate_inputs no longer takes (block_fn, inputs)"
     elif "validate_inputs" not in _names_in(gr.Blocks.preprocess_data.__code__):
         _optional_inputs = "Blocks.preprocess_data no longer calls validate_inputs"
-    else:
-        _optional_inputs = None
     return _optional_inputs
 
 
 _optional_inputs: str | None = "not checked yet"
 
 
-# ---------------------------------------------------------------- installing
+# ---------------------------------------------------------------- 8. a line for browsers without JavaScript
 
+PAGES = ("frontend/index.html", "frontend/share.html")  # Gradio's templates of the page
+
+
+def template_with_noscript(environment, name: str):
+    """Gradio's template loader (get_source), with text.NO_JAVASCRIPT ("{address}": the app's, for each request) in a
+    <noscript> before <gradio-app>. People gain: Gradio's page is built by its script, so without JavaScript it was
+    blank. No public way: `head=` and `js=` travel in the config, for that script to insert; only the template is HTML."""
+    source, filename, uptodate = template_with_noscript.__wrapped__(environment, name)
+    if name in PAGES:
+        words = html.escape(text.NO_JAVASCRIPT).replace("{address}", "{{ config.get('root', '') }}")
+        source = source.replace("<gradio-app", f'<noscript><p style="margin: 2em">{words}</p></noscript><gradio-app', 1)
+    return source, filename, uptodate
+
+
+def noscript_line() -> str | None:
+    """Install template_with_noscript; the reason it cannot be installed, or None."""
+    env = getattr(getattr(gradio.routes, "templates", None), "env", None)
+    original = _original(getattr(getattr(env, "loader", None), "get_source", None))
+    if original is None or any(original(env, page)[0].count("<gradio-app") != 1 for page in PAGES):
+        return "Gradio's page is no longer one <gradio-app> in routes.templates"
+    template_with_noscript.__wrapped__ = original
+    env.loader.get_source = template_with_noscript
+    return None
+
+
+# ---------------------------------------------------------------- installing
 
 ADJUSTMENTS = {"atomic image saves": atomic_image_saves, "messages for refused file payloads": file_payload_messages,
                "file payloads checked however the app is served": served_blocks_check_file_paths,
                "uploads reach our checks": uploads_unopened_in_effect, "the page's files cached for good": cached_assets,
-               "the API page in our words": api_words, "optional inputs": optional_inputs}
+               "the API page in our words": api_words, "optional inputs": optional_inputs,
+               "a line for browsers without JavaScript": noscript_line}
 
 
 def install() -> dict[str, str | None]:

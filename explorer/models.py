@@ -26,6 +26,9 @@ from vae.replay import replay_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "checkpoints"
+# The example digit the README and the API page upload, as a client names it from the repository's root: test digit
+# #0, a 7, as a person's picture shows it (dark ink on white).
+EXAMPLE_DIGIT = "examples/digit.png"
 # The committed models in the picker's order, each folder as vae.train, vae.fit_encoder and vae.evaluate
 # left it: vae.pt, vae.replay.pt, metrics.json and test_latents.pt. The names are the API's `model` values.
 MODEL_FOLDERS = {"beta0": CHECKPOINTS / "beta0", "beta1": CHECKPOINTS, "beta5": CHECKPOINTS / "beta5"}
@@ -65,9 +68,6 @@ test_images: np.ndarray | None = None  # uint8 [100, 28, 28], the first 100 test
 # The folder of the page's files: every server runs from the same one, which holds nothing else and is the
 # only folder the app serves as it is (app.py).
 ASSET_FOLDER: Path | None = None
-# The page's files that belong to no model: "example", the API page's example upload (test digit #0, a 7,
-# as a person's picture would show it, dark ink on white).
-ASSETS: dict[str, Path] = {}
 PAGE_MODULES: dict[str, Path] = {}  # the page's JavaScript, by module name ("page" is the entry)
 _loading = threading.Lock()
 
@@ -103,8 +103,6 @@ def load() -> dict[str, Committed]:
         test = torch.load(CHECKPOINTS / "test_latents.pt", map_location="cpu", weights_only=True)
         test_labels, test_images = test["labels"].numpy(), test["images"].numpy()
         ASSET_FOLDER = assets.asset_folder()
-        example = draw.png_bytes(Image.fromarray(255 - draw.enlarge(test_images[0], 4)))
-        ASSETS["example"] = assets.write_asset(ASSET_FOLDER, "digit", ".png", example)
         PAGE_MODULES.update(assets.write_modules(ASSET_FOLDER))
         loaded = {name: load_committed(name, folder) for name, folder in MODEL_FOLDERS.items()}
         DEFAULT = loaded[DEFAULT_MODEL]

@@ -20,6 +20,13 @@ EXPLORER = (
     "classes decodes to blends."
 )
 
+ANOTHER_DIGIT = (
+    "**Why a clean digit can come back as another.** Two numbers hold all ten classes: each class has its patch "
+    "of the plane, and the patches share borders (the coloured map). Your digit comes back as whatever lives where "
+    "its two numbers land, so a digit a little unlike the training digits can land across a border: a student's "
+    "clean 8 can come back as a 5. The map shows where yours landed, and which patch it is in."
+)
+
 RECONSTRUCT = (
     "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
     "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded around it: "
@@ -45,12 +52,18 @@ SAMPLES = ("### Samples from the prior\n"
 INTERPOLATION = ("### Interpolation\nWalk the straight line from A to B in latent space and decode every step. "
                  "Set A and B from test digits, your own digit (Reconstruct tab), the sliders, or by clicking the map.")
 
+NATS = (
+    "The figures are in **nats**. The model gives every possible picture a probability, and a log-probability in nats "
+    "is that probability's natural logarithm: a digit at −84 nats gets probability $e^{-84}$, and one nat more makes a "
+    "picture $e \\approx 2.7$ times as likely. A cost such as −ELBO is the same figure with its sign flipped: lower is better."
+)
+
 ELBO_INTRO = (
     "The VAE is trained to maximise the evidence lower bound (ELBO), "
     "$\\mathcal{L} = \\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z) - D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z)) \\le \\log p_\\theta(x)$: "
     "a reconstruction term minus a KL term that keeps the encoder's $q_\\phi(z \\mid x)$ close to the prior. "
     "With only two latent dimensions we can also compute $\\log p_\\theta(x)$ itself by summing over a fine grid of $z$, "
-    "so you can see exactly how loose the bound is for one digit."
+    "so you can see exactly how loose the bound is for one digit. " + NATS
 )
 
 MODEL_LABELS = {"beta0": "β = 0: reconstruction alone", "beta1": "β = 1: the VAE (the ELBO)", "beta5": "β = 5: KL weighed 5×"}
@@ -69,7 +82,7 @@ def model_text(name: str, facts: dict) -> str:
         legible += f" Among {sum(digits):,} prior samples it finds no {named}."
     if name == "beta0":
         words = ("**β = 0: the reconstruction term alone**, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z)$, "
-                 "with the regularization term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$ taken away. Nothing pulls "
+                 "with the KL term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$, the regularizer that holds the codes near the prior, taken away. Nothing pulls "
                  "$q_\\phi(z \\mid x)$ towards the prior any more, so it shrinks towards a point and the codes spread as the "
                  "decoder likes: an autoencoder in VAE clothing. On the map the classes sit apart with empty plane between them, "
                  "holes the decoder was never taught to fill, and "
@@ -78,9 +91,10 @@ def model_text(name: str, facts: dict) -> str:
                  "into a hole (Sample & interpolate).")
     elif name == "beta1":
         words = ("**β = 1: the VAE**, trained on the ELBO itself, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z) "
-                 "- D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. The KL term, often called a regularization term, charges "
-                 "every digit for how far its $q_\\phi(z \\mid x)$ strays from the prior $\\mathcal{N}(0, I)$: the codes fill one "
-                 "disc around the origin without holes, so almost every $z$ the prior draws decodes to a digit.")
+                 "- D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. The KL term is a regularizer: a penalty added to the goal "
+                 "so that the model cannot fit its training digits any way it likes. It charges every digit for how far its "
+                 "$q_\\phi(z \\mid x)$ strays from the prior $\\mathcal{N}(0, I)$, so the codes fill one disc around the origin "
+                 "without holes, and almost every $z$ the prior draws decodes to a digit.")
     else:
         words = (f"**β = {facts['beta']:g}: the KL term weighed {facts['beta']:g} times**, $\\mathbb{{E}}_{{q_\\phi(z \\mid x)}} "
                  f"\\log p_\\theta(x \\mid z) - {facts['beta']:g}\\, D_{{KL}}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$. Every nat "
@@ -102,9 +116,14 @@ def models_table(facts: dict[str, dict]) -> str:
             ("99% of the test digits' codes lie within", lambda f: f"\\|z\\| = {f['radius']:.1f}"),
             ("typical width σ of $q_\\phi(z \\mid x)$", lambda f: f"{f['sigma']:.2g}"),
             ("networks: hidden layers × units, epochs", lambda f: f"{f['depth']} × {f['hidden']}, {f['epochs']}")]
-    head = "| | " + " | ".join(MODEL_LABELS[name] for name in facts) + " |\n|---|" + "---:|" * len(facts) + "\n"
+    head = NATS + "\n\n| | " + " | ".join(MODEL_LABELS[name] for name in facts) + " |\n|---|" + "---:|" * len(facts) + "\n"
     return head + "\n".join(f"| {label} | " + " | ".join(cell(f) for f in facts.values()) + " |" for label, cell in rows)
 
+
+# Shown where the browser runs no JavaScript (explorer/gradio_adjustments.py); "{address}" is the app's address.
+NO_JAVASCRIPT = ("This page needs JavaScript: the browser draws every picture on it. Without a browser, the same models "
+                 "answer through the API at {address}/ (from Python: gradio_client's Client(\"{address}/\"); the "
+                 "endpoints are listed at {address}/gradio_api/info).")
 
 TRAINING = (
     "### Training, replayed\n"
@@ -112,7 +131,8 @@ TRAINING = (
     "(the means of $q_\\phi(z \\mid x)$), and at epochs 1, 2, 3, 5, 10, 20, 40 and the last a 10×10 manifold "
     "($z$ from −2 to 2, even in the prior's CDF). Drag the slider or press play: the classes pull apart in the first "
     "epochs, then the map settles and the manifold sharpens. The curves are the negative ELBO and its two terms, "
-    "in nats per digit, on the test set and on 5,000 training digits; the vertical line is the epoch shown. "
+    "in nats per digit, on the test set and on 5,000 training digits (the reconstruction term on the test set alone); "
+    "the grey vertical line is the epoch shown. "
     "Pick another model at the top to watch it form differently."
 )
 

@@ -258,7 +258,7 @@ def test_api_errors_carry_the_message(client, not_an_image):
 
 def test_readme_api_example_runs_as_written(app_url, monkeypatch, capsys):
     """The README's gradio_client example, run from the repository's root against the app as printed
-    there (only the URL is this test's server), with the picture the repository ships, docs/digit.png:
+    there (only the URL is this test's server), with the picture the repository ships, examples/digit.png:
     test digit #0, a 7, as a person's picture shows it (dark ink on white, the API page's example)."""
     readme = (models.ROOT / "README.md").read_text()
     section = readme[readme.index("## The API"):]
@@ -269,7 +269,8 @@ def test_readme_api_example_runs_as_written(app_url, monkeypatch, capsys):
     exec(code.replace("http://127.0.0.1:7860/", app_url), scope)
     approximation, amortization = map(float, capsys.readouterr().out.split()[-2:])  # the example's last line
     assert approximation >= 0 and np.isfinite(amortization)
-    shipped = np.asarray(Image.open(models.ROOT / "docs" / "digit.png").convert("L"))
+    assert code.count(f'handle_file("{models.EXAMPLE_DIGIT}")') == 2
+    shipped = np.asarray(Image.open(models.ROOT / models.EXAMPLE_DIGIT).convert("L"))
     np.testing.assert_array_equal(shipped, 255 - draw.enlarge(models.test_images[0], 4))
 
 
@@ -312,11 +313,13 @@ def test_the_api_page_says_what_every_parameter_and_result_is(app_url):
 
 
 @pytest.mark.parametrize("name", ["/reconstruct", "/elbo"])
-def test_the_api_page_examples_run_offline_on_a_digit(app_url, name, capsys):
-    """The Python example the page shows for an endpoint that takes a picture runs as written on this
-    machine: its picture is the app's own example digit, not a PDF on the internet."""
+def test_the_api_page_examples_run_offline_on_a_digit(app_url, name, capsys, monkeypatch):
+    """The Python example the page shows for an endpoint that takes a picture runs as written from the
+    repository's root, as the README's does: its picture is the repository's example digit, not a PDF on
+    the internet, nor a path that exists only on the server."""
     code = api_page(app_url)[name]["code_snippets"]["python"]
-    assert ".pdf" not in code and f"handle_file('{models.ASSETS['example']}')" in code
+    assert ".pdf" not in code and f"handle_file('{models.EXAMPLE_DIGIT}')" in code
+    monkeypatch.chdir(models.ROOT)
     exec(code, {})
     printed = capsys.readouterr().out
     assert "'mu'" in printed and "'sigma'" in printed
@@ -334,7 +337,7 @@ def test_a_doubtful_picture_is_answered_and_says_what_was_done(tmp_path):
     prepared, recon, post = api.reconstruct(str(path))
     assert post["note"] == note and len(post["mu"]) == 2
     assert f"**Note:** {note}" in events.reconstruct_upload(str(path))[2]
-    assert "note" not in api.reconstruct(str(models.ASSETS["example"]))[2]  # a plain digit: nothing to say
+    assert "note" not in api.reconstruct(str(models.ROOT / models.EXAMPLE_DIGIT))[2]  # a plain digit: nothing to say
 
 
 LIGHT_IMPORT = """
@@ -419,10 +422,10 @@ def test_each_model_has_its_own_words_and_the_elbo_tab_says_when_it_was_not_trai
 def test_the_training_curves_mark_the_epoch_shown():
     for name, m in models.MODELS.items():
         elbo_curve, kl_curve = events.training_curves(3, name)
-        assert set(elbo_curve["curve"]) == {*events.CURVES, "test reconstruction −E log p(x|z)", events.EPOCH_MARK}
+        assert set(elbo_curve["curve"]) == {*events.CURVES, events.RECONSTRUCTION_CURVE, events.EPOCH_MARK}
         mark = elbo_curve[elbo_curve["curve"] == events.EPOCH_MARK]
         assert mark["epoch"].tolist() == [3, 3] and mark["nats"].min() == elbo_curve["nats"].min()
-        tests = kl_curve[kl_curve["curve"] == "test KL"]
+        tests = kl_curve[kl_curve["curve"] == "test"]
         assert tests["nats"].tolist() == [e["kl"] for e in m.history] and len(tests) == len(m.history)
     assert events.training_curves(10_000, "beta0")[0]["epoch"].max() == len(models.MODELS["beta0"].history)  # clamped
 

@@ -76,8 +76,8 @@ def test_file_names_change_with_content_and_writing_again_keeps_the_file(tmp_pat
 
 
 def test_the_page_files_are_served_for_good_and_nothing_else_is(app_url):
-    files = [*models.PAGE_MODULES.values(), models.ASSETS["example"], *(path for m in models.MODELS.values() for path in m.assets.values())]
-    assert len(set(files)) == len(models.PAGE_MODULES) + 1 + 4 * len(models.MODELS) and "page" in models.PAGE_MODULES
+    files = [*models.PAGE_MODULES.values(), *(path for m in models.MODELS.values() for path in m.assets.values())]
+    assert len(set(files)) == len(models.PAGE_MODULES) + 4 * len(models.MODELS) and "page" in models.PAGE_MODULES
     for path in files:
         answer = httpx.get(f"{app_url}gradio_api/file={path}")
         assert answer.status_code == 200 and answer.content == path.read_bytes(), path.name

@@ -72,6 +72,8 @@ def test_installing_again_never_wraps_a_wrapper():
     assert adjust.save_pil_to_cache_atomically.__wrapped__.__module__ == "gradio.processing_utils"
     assert gradio.routes.file_fetch is adjust.file_fetch_caching_assets
     assert adjust.file_fetch_caching_assets.__wrapped__.__module__ == "gradio.route_utils"
+    assert gradio.routes.templates.env.loader.get_source is adjust.template_with_noscript
+    assert adjust.template_with_noscript.__wrapped__.__self__ is gradio.routes.templates.env.loader
     assert gradio.utils.error_payload(InvalidPathError("/etc/passwd"), False) == {
         "error": adjust.FOREIGN_FILE, "duration": 10, "visible": True, "title": "Error"}
     assert gradio.utils.error_payload(ValueError("/srv/secret"), False) == {"error": None}
@@ -227,9 +229,14 @@ def test_the_api_page_words_are_left_out_where_gradio_no_longer_parses_docstring
         assert adjust.api_words() is None
 
 
-def test_on_a_space_the_example_picture_is_its_public_url(monkeypatch):
-    import app
+def test_a_page_without_javascript_says_what_it_needs_and_where_the_api_is(http, app_url):
+    page = http.get("/").text
+    noscript = page[page.index("<noscript>"):page.index("</noscript>")]
+    assert "needs JavaScript" in noscript and f"{app_url}gradio_api/info" in noscript
 
-    assert app.demo.example_url() == str(app.demo.example_file)
-    monkeypatch.setenv("SPACE_HOST", "someone-vae.hf.space")
-    assert app.demo.example_url() == f"https://someone-vae.hf.space/gradio_api/file={app.demo.example_file}"
+
+def test_a_page_template_that_changed_is_named_and_left_alone(monkeypatch):
+    loader = gradio.routes.templates.env.loader
+    monkeypatch.setattr(loader, "get_source", lambda environment, name: ("<html><body></body></html>", name, None))
+    assert adjust.noscript_line() == "Gradio's page is no longer one <gradio-app> in routes.templates"
+    assert loader.get_source is not adjust.template_with_noscript
