@@ -120,6 +120,7 @@ DOCUMENTS_WE_STARTED_FROM = ["the issue", "the seed text", "the seed's", "the pa
 
 
 def test_the_words_explain_nats_the_kl_term_and_a_digit_that_comes_back_as_another(phone):
+    phone.get_by_text("About this model, and the three side by side").click()  # folded away under the model picker
     assert "regularizer: a penalty" in phone.locator("#model_words").inner_text()  # the KL term, in our words
     open_tab(phone, "ELBO anatomy")
     assert phone.evaluate("""() => { const numbers = document.querySelector('#elbo_numbers');
