@@ -20,8 +20,6 @@ from explorer.models import DEFAULT_MODEL, MODEL_FOLDERS, committed
 from vae import draw, latent
 from vae.likelihood import TOL, TruePosterior
 
-BEST_Q = (0, 150, 60)  # green: q*, the best diagonal Gaussian, on the tab's map
-SAMPLE_DOTS = (30, 30, 200)  # blue: the reparameterized samples on the tab's map
 FIRST_ELBO = dict(index=0, L=10, K=1000, seed=0)  # the tab's first view, as its controls start
 
 
@@ -40,9 +38,9 @@ def elbo_frame(posterior: TruePosterior, gaussians: list[tuple[np.ndarray, np.nd
 @lru_cache(maxsize=64)
 @torch.inference_mode()
 def posterior_picture(pixels: bytes, name: str = DEFAULT_MODEL) -> tuple[draw.MapFrame, Image.Image]:
-    """The zoomed map of a digit's ELBO tab without its samples: p(z|x) as a red wash, q(z|x)'s
-    1- and 2-sigma rings and q*'s 1-sigma ring, over the test digits, and the window it shows.
-    Computed once per digit and model."""
+    """The zoomed map of a digit's ELBO tab without its samples: p(z|x) as a grey wash, q(z|x)'s
+    1- and 2-sigma rings (ink) and q*'s 1-sigma ring (white, edged with ink), over the test digits,
+    and the window it shows. Greys only, so that none is taken for a class. Computed once per digit and model."""
     m, exact = models.MODELS[name], exact_terms(pixels, name)
     x = input_of(pixels)
     mu, sigma = latent.posterior(m.model, x)
@@ -51,7 +49,7 @@ def posterior_picture(pixels: bytes, name: str = DEFAULT_MODEL) -> tuple[draw.Ma
     frame = elbo_frame(post, [(mu, sigma), (best_mu, best_sigma)])
     image = draw.render_map(frame, m.mu, models.test_labels)
     draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
-    draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour=BEST_Q)
+    draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour="white", halo=draw.INK)
     draw.draw_ellipses(image, frame, mu, sigma)
     return frame, image
 
@@ -65,7 +63,7 @@ def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int, model: str =
     z = np.array(terms["z_samples"])
     frame, base = posterior_picture(pixels.tobytes(), m.name)
     image = base.copy()
-    draw.draw_points(image, frame, z[:200], colour=SAMPLE_DOTS)
+    draw.draw_points(image, frame, z[:200], colour="white", outline=draw.INK)  # white: apart from q's ink mean
     decodes = latent.decode_images(m.display, z[:16])
     return text.elbo_table(terms, TOL), terms, image, draw.sample_sheet(decodes), digit_image(pixels)
 

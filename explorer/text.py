@@ -138,8 +138,8 @@ TRAINING = (
 
 ELBO_SAMPLES = "Decodes of the first samples $z = \\mu + \\sigma \\odot \\epsilon$ (up to 16):"
 
-ELBO_MAP_LABEL = ("Zoomed in: true posterior p(z|x) (red), q(z|x)'s 1σ/2σ rings (black), samples (blue), "
-                  "best Gaussian q*'s 1σ ring (green)")
+ELBO_MAP_LABEL = ("Zoomed in: true posterior p(z|x) (grey shade), q(z|x)'s 1σ/2σ rings (black), samples (white dots), "
+                  "best Gaussian q*'s 1σ ring (white)")
 
 def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
     """How to read the ELBO tab for a model: `metrics` are its vae.evaluate figures, `beta` the KL
@@ -151,7 +151,7 @@ def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
     "sampling: for two Gaussians it is $\\tfrac12 \\sum_j (\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2)$. "
     "Their difference is the ELBO. The **gap** to the exact $\\log p_\\theta(x)$ is exactly "
     "$D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x))$: how far the encoder's Gaussian (rings) is from the "
-    "true posterior (red). It has two parts: even the best diagonal Gaussian $q^*$ for this digit (green ring) "
+    "true posterior (grey shade). It has two parts: even the best diagonal Gaussian $q^*$ for this digit (white ring) "
     "misses a bent or multi-peaked posterior by the **approximation gap**, and the encoder, one network for every "
     "digit, lands short of $q^*$ by the **amortization gap**; where that is tens of nats, $q_\\phi$ sits beside the "
     "posterior's mass. The IWAE bound averages $K$ importance weights inside the log; on average it is never below the "

@@ -17,16 +17,24 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-# Ten colours that stay distinguishable on white (Tableau 10, as in most MNIST latent plots).
+# The ten classes' colours, chosen by measurement (bench/palette.py, judged by vae/colour.py): every
+# pair at least 13.9 apart (CIEDE2000) under normal vision and simulated protanopia, deuteranopia and
+# tritanopia, none near a grey, as the overlays are. Below 15 a pair is told apart by the digit that
+# render_map writes on each cluster.
 DIGIT_COLOURS = np.array(
     [
-        (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-        (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+        (150, 105, 165), (195, 165, 120), (60, 135, 75), (150, 180, 255), (240, 15, 0),
+        (105, 60, 120), (120, 255, 105), (120, 120, 255), (150, 0, 15), (0, 0, 240),
     ],
     dtype=np.uint8,
 )
+# Everything drawn over the classes is a grey, which no deficiency changes and no class colour is near:
+# INK with white halos (markers, rings, the class labels), white edged with INK, HOVER's grey, and
+# INK washed over the map (a density).
 INK = (20, 20, 20)
+HOVER = (120, 120, 120)
 AXIS = (90, 90, 90)
+LABEL_SIZE = 18  # the digit written on each class's cluster
 # The latent map's scatter: each point a disc of SPLAT_RADIUS pixels covering SPLAT_ALPHA of what is
 # under it (splat), over faint grid lines of GRID_LINE grey at the ticks.
 SPLAT_RADIUS = 1.6
@@ -215,10 +223,27 @@ def splat(frame: MapFrame, z: np.ndarray, labels: np.ndarray, radius: float = SP
     return out.reshape(frame.plot, frame.plot, 3).round().astype(np.uint8)
 
 
+def class_centres(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each digit's cluster centre [10, 2]: the median of its points z [N, 2] (NaN for a digit with none)."""
+    return np.array([np.median(z[labels == d], axis=0) if (labels == d).any() else (np.nan, np.nan) for d in range(10)])
+
+
+def draw_class_labels(plot: Image.Image, frame: MapFrame, centres: np.ndarray) -> None:
+    """Each digit written on its cluster's centre (those in the frame), on the plot box's picture, in
+    ink with a white halo: a class is told by its digit as well as its colour, which two classes may
+    nearly share for some eyes."""
+    draw = ImageDraw.Draw(plot)
+    for d, z in enumerate(centres):
+        if frame.contains(z):
+            x, y = _local(frame, z)
+            draw.text((x, y), str(d), fill=INK, font=font(LABEL_SIZE), anchor="mm", stroke_width=3, stroke_fill="white")
+
+
 def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Image:
-    """The latent map: scatter of z [N, 2] coloured by label, a frame with z ticks and grid lines, and a legend."""
+    """The latent map: scatter of z [N, 2] coloured by label with each class's digit on its cluster,
+    a frame with z ticks and grid lines, and a legend."""
     image = Image.new("RGB", frame.size, "white")
-    plot = splat(frame, z, labels)
+    scatter = splat(frame, z, labels)
     # Faint grid lines at the ticks help read off coordinates.
     step = nice_step(2 * frame.half)
     ticks1 = np.arange(math.ceil((frame.centre[0] - frame.half) / step), math.floor((frame.centre[0] + frame.half) / step) + 1) * step
@@ -227,11 +252,13 @@ def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Imag
     px2 = frame.z_to_px(np.stack([np.full_like(ticks2, frame.centre[0]), ticks2], axis=-1))[:, 1]
     for x in np.round(px1 - frame.left).astype(int):
         if 0 <= x < frame.plot:
-            plot[:, x] = np.minimum(plot[:, x], GRID_LINE)
+            scatter[:, x] = np.minimum(scatter[:, x], GRID_LINE)
     for y in np.round(px2 - frame.top).astype(int):
         if 0 <= y < frame.plot:
-            plot[y, :] = np.minimum(plot[y, :], GRID_LINE)
-    image.paste(Image.fromarray(plot), (frame.left, frame.top))
+            scatter[y, :] = np.minimum(scatter[y, :], GRID_LINE)
+    plot = Image.fromarray(scatter)
+    draw_class_labels(plot, frame, class_centres(z, labels))
+    image.paste(plot, (frame.left, frame.top))
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = frame.box
     draw.rectangle([x0 - 1, y0 - 1, x1, y1], outline=AXIS)
@@ -288,28 +315,35 @@ def draw_marker(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tupl
     _paste_back(image, plot, frame)
 
 
-def draw_ellipses(image: Image.Image, frame: MapFrame, mu: np.ndarray, sigma: np.ndarray, ks: tuple[float, ...] = (1.0, 2.0), colour: tuple[int, int, int] = INK) -> None:
-    """The k-sigma contours of the axis-aligned Gaussian q(z|x) = N(mu, diag sigma^2), in place, plus its mean."""
+def draw_ellipses(image: Image.Image, frame: MapFrame, mu: np.ndarray, sigma: np.ndarray, ks: tuple[float, ...] = (1.0, 2.0),
+                  colour: tuple[int, int, int] | str = INK, halo: tuple[int, int, int] | str = "white") -> None:
+    """The k-sigma contours of the axis-aligned Gaussian q(z|x) = N(mu, diag sigma^2), in place, plus its mean:
+    `colour` edged with `halo` on both sides, so that they read over any class and over a dark wash."""
     plot, draw = _plot_layer(image, frame)
     x, y = _local(frame, mu)
     for k in ks:
         rx, ry = k * sigma[0] * frame.pixels_per_unit, k * sigma[1] * frame.pixels_per_unit
-        draw.ellipse([x - rx, y - ry, x + rx, y + ry], outline=colour, width=2 if k == ks[0] else 1)
-    draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+        width = 2 if k == ks[0] else 1
+        draw.ellipse([x - rx - 1, y - ry - 1, x + rx + 1, y + ry + 1], outline=halo, width=width + 2)
+        draw.ellipse([x - rx, y - ry, x + rx, y + ry], outline=colour, width=width)
+    draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour, outline=halo)
     _paste_back(image, plot, frame)
 
 
-def draw_points(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[int, int, int] = INK, radius: float = 2.5) -> None:
-    """Small filled dots at each z [N, 2] (e.g. reparameterized samples), in place."""
+def draw_points(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tuple[int, int, int] | str = INK,
+                outline: tuple[int, int, int] | str = "white", radius: float = 2.5) -> None:
+    """Small filled dots at each z [N, 2] (e.g. reparameterized samples), edged with `outline`, in place."""
     plot, draw = _plot_layer(image, frame)
     for x, y in _local(frame, np.asarray(z).reshape(-1, 2)):
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline="white")
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline=outline)
     _paste_back(image, plot, frame)
 
 
-def draw_heatmap(image: Image.Image, frame: MapFrame, z1: np.ndarray, z2: np.ndarray, density: np.ndarray, colour: tuple[int, int, int] = (220, 30, 30), opacity: float = 0.85) -> None:
+def draw_heatmap(image: Image.Image, frame: MapFrame, z1: np.ndarray, z2: np.ndarray, density: np.ndarray,
+                 colour: tuple[int, int, int] = INK, opacity: float = 0.7) -> None:
     """A density on the grid z1 [W] x z2 [H] (density[i, j] at (z1[j], z2[i])) as a translucent
-    colour wash, in place: opacity proportional to density / max, so the mode is strongest."""
+    wash, in place: opacity proportional to density / max, so the mode is darkest (in INK: a shade
+    that no class colour is near)."""
     density = np.asarray(density, dtype=np.float64)
     if density.max() <= 0:
         return

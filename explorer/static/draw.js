@@ -14,6 +14,7 @@ export class Frame {
   toPx([z1, z2]) { return [this.left + (z1 - this.centre[0] + this.half) * this.ppu, this.top + (this.centre[1] + this.half - z2) * this.ppu]; }
   toZ([x, y]) { return [this.centre[0] - this.half + (x - this.left) / this.ppu, this.centre[1] + this.half - (y - this.top) / this.ppu]; }
   inPlot([x, y]) { return x >= this.left && x <= this.left + this.plot && y >= this.top && y <= this.top + this.plot; }
+  contains([z1, z2]) { return Math.abs(z1 - this.centre[0]) <= this.half && Math.abs(z2 - this.centre[1]) <= this.half; }
 }
 
 export const rgb = (c) => `rgb(${c.join(",")})`;
@@ -68,6 +69,33 @@ function scatter(ctx, f, style, points, lineX, lineY) {
   ctx.putImageData(plot, f.left, f.top);
 }
 
+/* draw.class_centres: each digit's cluster centre, the median of its points ([NaN, NaN] for none). */
+export function classCentres({ mu, labels }) {
+  const z1 = Array.from({ length: 10 }, () => []), z2 = Array.from({ length: 10 }, () => []);
+  for (let i = 0; i < labels.length; i++) { z1[labels[i]].push(mu[2 * i]); z2[labels[i]].push(mu[2 * i + 1]); }
+  const median = (v) => {
+    if (!v.length) return NaN;
+    v.sort((a, b) => a - b);
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  return z1.map((v, d) => [median(v), median(z2[d])]);
+}
+
+/* draw.draw_class_labels: each digit on its cluster's centre, ink with a white halo, clipped to the
+   plot: a class is told by its digit as well as its colour, which two classes may nearly share for some eyes. */
+function classLabels(ctx, f, style, points) {
+  inPlot(ctx, f, (c) => {
+    c.font = `${style.label_size}px ${FONT}`; c.textAlign = "center"; c.textBaseline = "middle"; c.lineJoin = "round";
+    classCentres(points).forEach((z, d) => {
+      if (!f.contains(z)) return;
+      const [x, y] = f.toPx(z);
+      c.strokeStyle = "white"; c.lineWidth = 6; c.strokeText(String(d), x, y);
+      c.fillStyle = rgb(style.ink); c.fillText(String(d), x, y);
+    });
+  });
+}
+
 /* The latent map without overlays, drawn once per model and title: draw.render_map, titled. */
 export function renderMap(f, style, points, title) {
   const canvas = document.createElement("canvas"), P = f.plot;
@@ -79,6 +107,7 @@ export function renderMap(f, style, points, title) {
   const ticks1 = ticks(f.centre[0]), ticks2 = ticks(f.centre[1]);
   scatter(ctx, f, style, points, new Set(ticks1.map((t) => Math.round(f.toPx([t, 0])[0] - f.left))),
     new Set(ticks2.map((t) => Math.round(f.toPx([0, t])[1] - f.top))));
+  if (points) classLabels(ctx, f, style, points);
   const x0 = f.left, y0 = f.top, x1 = f.left + P, y1 = f.top + P;
   ctx.strokeStyle = rgb(style.axis); ctx.lineWidth = 1; ctx.strokeRect(x0 - 0.5, y0 - 0.5, P + 1, P + 1);
   const decimals = Math.max(0, -Math.floor(Math.log10(step)));
@@ -106,7 +135,7 @@ export function dot(ctx, x, y, r, colour, outline) {
   if (outline) { ctx.strokeStyle = outline; ctx.lineWidth = 1; ctx.stroke(); }
 }
 
-/* draw.draw_marker: a crosshair ring with a white halo, visible on any class colour. */
+/* draw.draw_marker: a crosshair ring with a white halo, visible on any class colour (overlays are greys). */
 export function drawMarker(ctx, f, z, colour, radius = 7) {
   const [x, y] = f.toPx(z);
   ring(ctx, x, y, radius + 1, "white", 5); ring(ctx, x, y, radius, colour, 3);

@@ -38,13 +38,13 @@ function mapView(page, element, props, name, { keys, overlay, onPoint }) {
 
 /* Explorer: the marker at z, a grey one where the mouse hovers; click or drag sets z, hovering previews. */
 export function explorerMap(page, element, props, name) {
-  const { store } = page, ink = rgb(page.style.ink);
+  const { store } = page, ink = rgb(page.style.ink), grey = rgb(page.style.hover);
   const keep = (z) => store.set({ z1: z[0], z2: z[1], explorer_hover: null }, "map");
   let dragging = false;
   const canvas = mapView(page, element, props, name, {
     keys: ["z1", "z2", "explorer_hover"],
     overlay: (ctx, s) => {
-      if (s.explorer_hover) drawMarker(ctx, page.frame, s.explorer_hover, "rgb(120,120,120)", 5);
+      if (s.explorer_hover) drawMarker(ctx, page.frame, s.explorer_hover, grey, 5);
       drawMarker(ctx, page.frame, [s.z1, s.z2], ink);
     },
     onPoint: (z, e) => { dragging = true; canvas.setPointerCapture(e.pointerId); keep(z); },
