@@ -90,7 +90,11 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     with gr.Row():
                         prepared = digit_output("prepared", "Input x")
                         reconstruction = digit_output("reconstruction", "Reconstruction")
+                    rec_which = gr.Radio([(text.RECONSTRUCTION_LABELS[key], key) for key in api.RECONSTRUCTIONS],
+                                         value=api.RECONSTRUCTIONS[0], label="the reconstruction shown", elem_id="rec_which")
                     posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
+                    my_reconstructions = gr.State(None)  # the digit's three reconstructions, for the switch to pick from
+                    my_upload = gr.State(None)  # an upload's results until they are shown (events.show_upload)
                 with gr.Column(scale=3):
                     rec_map = map_image("rec_map", "Where your digit lands")
                     gr.Markdown(text.ANOTHER_DIGIT)
@@ -222,8 +226,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             return gradio_adjustments.optional(gr.Textbox(models.DEFAULT_MODEL, label="model"))
 
         endpoint(api.decode, [number("z1"), number("z2"), which_model()], picture(), "decode")
-        endpoint(api.reconstruct, [gr.File(label="image"), which_model()], [prepared, reconstruction, gr.JSON(label="posterior")],
-                 "reconstruct")
+        endpoint(api.reconstruct, [gr.File(label="image"), which_model()],
+                 [prepared, reconstruction, picture(), picture(), gr.JSON(label="posterior")], "reconstruct")
         endpoint(api.grid, [number("z1", 0.0), number("z2", 0.0), number("span", 6.0), number("n", 20),
                           gr.Textbox("linear", label="spacing"), which_model()], picture(), "grid")
         endpoint(api.sample, [number("n", 36), number("seed", 0), which_model()], picture(), "sample")
@@ -261,11 +265,15 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # The model picker: the words about the model, and the views the server draws, through that model.
     model.change(events.model_words, model, [model_words, elbo_reading, epoch], **NO_PROGRESS, **NOT_IN_API)
 
-    # Reconstruct: an upload, or the drawing pad's value when the pen lifts.
-    rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior]
-    upload.input(events.reconstruct_upload, [upload, model], rec_outputs, **PICTURES, **NOT_IN_API)
-    pad.change(events.reconstruct_drawing, [pad, model], rec_outputs, **LATEST_ONLY, **PICTURES, **NOT_IN_API)
-    model.change(events.reconstruct_again, [my_pixels, model], rec_outputs, **NO_PROGRESS, **PICTURES, **NOT_IN_API)
+    # Reconstruct: an upload, or the drawing pad's value when the pen lifts. The newest picture wins: a
+    # picture uploaded while another is computed is computed next (always_last; Gradio's default for
+    # .input drops it), and an upload's results are shown only while its picture is still in the box.
+    rec_outputs = [prepared, reconstruction, posterior, rec_map, my_pixels, my_posterior, my_reconstructions]
+    upload.input(events.reconstruct_upload, [upload, model], my_upload, **LATEST_ONLY, **PICTURES, **NOT_IN_API).success(
+        events.show_upload, [my_upload, upload, rec_which], rec_outputs, **NO_PROGRESS, **NOT_IN_API)
+    pad.change(events.reconstruct_drawing, [pad, model, rec_which], rec_outputs, **LATEST_ONLY, **PICTURES, **NOT_IN_API)
+    model.change(events.reconstruct_again, [my_pixels, model, rec_which], rec_outputs, **NO_PROGRESS, **PICTURES, **NOT_IN_API)
+    rec_which.change(events.picked, [my_reconstructions, rec_which], reconstruction, **NO_PROGRESS, **NOT_IN_API)  # computes nothing
 
     # An interpolation end from the Reconstruct tab's digit (the page sets ends from test digits itself).
     ends = [a1, a2, b1, b2]

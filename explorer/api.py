@@ -4,13 +4,15 @@ the page's events share with them.
 Each endpoint's docstring is what the "Use via API" page says about it and each of its parameters
 and results (explorer/gradio_adjustments.py, documented_api). Every endpoint takes an optional
 `model`, DEFAULT_MODEL if left out. Bad input raises gr.Error carrying the message of vae.inputs or
-vae.preprocess, which the API returns as its error and the page shows as a toast.
+vae.preprocess, which the API returns as its error and the ELBO tab shows as a toast (the Reconstruct
+tab shows a refused picture's message in place of its results: explorer/events.py).
 
 The models are explorer/models.py's, loaded by models.load() before any of these is called. The
 decoded coarse grid that log p(x) needs is built for a model on its first /elbo or ELBO tab, or
 ahead of it by the warm-up (explorer/elbo_tab.py).
 """
 import threading
+import zlib
 from functools import lru_cache, wraps
 from typing import NamedTuple
 
@@ -68,14 +70,41 @@ def posterior_of(pixels: np.ndarray, m: Committed | None = None) -> dict:
     return {"mu": mu.round(4).tolist(), "sigma": sigma.round(4).tolist()}
 
 
-def reconstruction_of(pixels: np.ndarray, m: Committed | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(the digit as the model sees it, its reconstruction, q(z|x) with "mode"), pictures enlarged. The
-    reconstruction is the decoder's digits averaged around q(z|x), weighted by the tempered posterior;
-    "mode" is the most probable z there (vae.reading.posterior_reconstruction)."""
+class Reconstructed(NamedTuple):
+    """What /reconstruct returns for a digit, and what the Reconstruct tab's switch picks from: the
+    digit and three ways to decode it, pictures enlarged (DIGIT_SCALE)."""
+
+    prepared: np.ndarray  # the digit as the model sees it
+    reading: np.ndarray  # the app's reconstruction: vae.reading.posterior_reconstruction
+    mean: np.ndarray  # decode(mu), the textbook reconstruction
+    sample: np.ndarray  # the decoded z = mu + sigma * eps, one draw from q(z|x)
+    posterior: dict  # posterior_of's q(z|x), with the peak ("mode") and the sampled z ("sample")
+
+
+RECONSTRUCTIONS = ("reading", "mean", "sample")  # Reconstructed's three decodes, the switch's choices
+
+
+def sample_seed(pixels: np.ndarray) -> int:
+    """The seed of a digit's sample from q(z|x): the CRC-32 of its 784 pixels, so that the same picture
+    gets the same sample, in the page and from the API, and another picture another."""
+    return zlib.crc32(pixels.tobytes())
+
+
+def reconstruction_of(pixels: np.ndarray, m: Committed | None = None) -> Reconstructed:
+    """A uint8 28x28 digit read back through a model (the default if None): the reading, averaged over
+    the tempered posterior around q(z|x), whose most probable z is "mode" (vae.reading); decode(mu);
+    and the digit decoded at one z drawn from q(z|x), with eps ~ N(0, I) seeded by sample_seed. mu and
+    z are decoded by /decode's decoder at the values reported: /decode at them gives the same pictures
+    (where they lie within its ±6, as all but some of beta0's do)."""
     m = m or models.DEFAULT
-    read = posterior_reconstruction(m.model, latent.from_uint8(pixels))
-    post = {**posterior_of(pixels, m), "mode": read.mode[0].double().numpy().round(4).tolist()}
-    return digit_image(pixels), digit_image(latent.to_uint8(read.image)[0]), post
+    x = latent.from_uint8(pixels)
+    read = posterior_reconstruction(m.model, x)
+    mu, sigma = latent.posterior(m.model, x)  # unrounded: a q narrower than 4 decimals (beta = 0) still draws its sample
+    z = mu + sigma * latent.prior_samples(1, sample_seed(pixels))[0].double().numpy()
+    post = {**posterior_of(pixels, m), "mode": read.mode[0].double().numpy().round(4).tolist(), "sample": z.round(4).tolist()}
+    mean, sample = latent.decode_images(m.display, [post["mu"], post["sample"]])
+    return Reconstructed(digit_image(pixels), digit_image(latent.to_uint8(read.image)[0]), digit_image(mean),
+                         digit_image(sample), post)
 
 
 _coarse: dict[str, CoarseGrid] = {}
@@ -144,20 +173,22 @@ def decode(z1: float, z2: float, model: str = DEFAULT_MODEL) -> np.ndarray:
 
 
 @user_errors
-def reconstruct(image: str, model: str = DEFAULT_MODEL) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Encode a picture of one digit and decode it again.
+def reconstruct(image: str, model: str = DEFAULT_MODEL) -> Reconstructed:
+    """Encode a picture of one digit and decode it again, three ways.
 
     Args:
         image: a picture of one handwritten digit, PNG, JPEG, GIF, WebP, BMP or TIFF up to 20 MB: a photo, a scan, a drawing
         model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
     Returns:
         the digit as the model sees it: 28 x 28, centred, white on black, enlarged 4x, PNG
-        its reconstruction: the decoder's digits averaged around q(z|x), weighted by p(z|x) ** 0.1, enlarged 4x, PNG
-        q(z|x) = N(mu, diag sigma^2) and the most probable z near it as {"mu": [z1, z2], "sigma": [s1, s2], "mode": [z1, z2]}, with "note" when the picture is doubtful
+        the app's reconstruction, the reading: the decoder's digits averaged around q(z|x), weighted by p(z|x) ** 0.1, enlarged 4x, PNG
+        decode(mu), the textbook reconstruction: the decoder's digit at q(z|x)'s mean, enlarged 4x, PNG
+        a sample: the decoder's digit at z = mu + sigma * eps, eps ~ N(0, I) drawn with the CRC-32 of the 784 prepared pixels as seed (the same picture, the same sample), enlarged 4x, PNG
+        q(z|x) = N(mu, diag sigma^2), the posterior's most probable z near it and the sampled z as {"mu": [z1, z2], "sigma": [s1, s2], "mode": [z1, z2], "sample": [z1, z2]}, with "note" when the picture is doubtful
     """
     m, notes = committed(model), []
-    prepared, recon, post = reconstruction_of(uploaded_pixels(image, notes), m)
-    return prepared, recon, {**post, "note": " ".join(notes)} if notes else post
+    read = reconstruction_of(uploaded_pixels(image, notes), m)
+    return read._replace(posterior={**read.posterior, "note": " ".join(notes)}) if notes else read
 
 
 @user_errors

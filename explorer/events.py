@@ -9,6 +9,7 @@ number the page shows for a digit is the number the API returns for it. `first_e
 """
 import base64
 import binascii
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from PIL import Image
 
 from explorer import models, text
-from explorer.api import reconstruction_of, uploaded_pixels, user_errors
+from explorer.api import Reconstructed, reconstruction_of, uploaded_pixels
 from explorer.models import DEFAULT_MODEL, DIGIT_REGION, MAP, Z_RANGE, Committed, committed
 from vae import draw, latent
 from vae.likelihood import TOL
@@ -67,7 +68,7 @@ def training_curves(epoch, model: str = DEFAULT_MODEL) -> tuple[pd.DataFrame, pd
 
 
 def posterior_map(post: dict | None, m: Committed | None = None) -> Image.Image:
-    """The model's latent map with the reconstruction's z marked and q(z|x)'s 1- and 2-sigma ellipses."""
+    """The model's latent map with the posterior's peak marked and q(z|x)'s mean and 1- and 2-sigma ellipses."""
     m = m or models.DEFAULT
     if not post:
         return m.base_map
@@ -78,30 +79,72 @@ def posterior_map(post: dict | None, m: Committed | None = None) -> Image.Image:
     return image
 
 
-def nothing_to_reconstruct(m: Committed) -> tuple:
-    return None, None, "", m.base_map, None, None
+class Shown(NamedTuple):
+    """What the Reconstruct tab shows for a digit, or for a picture refused (words: why), whichever
+    reconstruction its switch picks."""
+
+    read: Reconstructed | None
+    words: str  # q(z|x) in words, or the message of a picture refused
+    map: Image.Image
+    pixels: np.ndarray | None  # the digit, for the other tabs
 
 
-def reconstruction_view(pixels: np.ndarray, m: Committed, notes: list[str] = ()) -> tuple:
+def nothing_shown(m: Committed, message: str = "") -> Shown:
+    return Shown(None, message, m.base_map, None)
+
+
+def reconstruction_view(pixels: np.ndarray, m: Committed, notes: list[str] = ()) -> Shown:
     """Everything the Reconstruct tab shows for a digit (q(z|x) in words, after what was done with a
-    doubtful picture), and the digit and its q(z|x) for the other tabs."""
-    prepared, recon, post = reconstruction_of(pixels, m)
-    return prepared, recon, text.posterior_text(post, " ".join(notes)), posterior_map(post, m), pixels, post
+    doubtful picture), and the digit for the other tabs."""
+    read = reconstruction_of(pixels, m)
+    return Shown(read, text.posterior_text(read.posterior, " ".join(notes)), posterior_map(read.posterior, m), pixels)
 
 
-@user_errors
-def reconstruct_upload(image: str | None, model: str = DEFAULT_MODEL) -> tuple:
+def picked(read: Reconstructed | None, which: str) -> np.ndarray | None:
+    """The reconstruction the switch picks ("reading", "mean" or "sample", api.RECONSTRUCTIONS), if there is a digit."""
+    return getattr(read, which) if read else None
+
+
+def tab_outputs(shown: Shown, which: str) -> tuple:
+    """app.py's rec_outputs for `shown`, the reconstruction `which` in view: the input and that picture,
+    the words, the map, the digit and its q(z|x) for the other tabs, and all three pictures for the switch."""
+    read = shown.read
+    return (read and read.prepared, picked(read, which), shown.words, shown.map, shown.pixels, read and read.posterior, read)
+
+
+class Upload(NamedTuple):
+    """An uploaded picture's path and what the tab shows for it, until it is shown (show_upload)."""
+
+    image: str | None
+    shown: Shown
+
+
+def reconstruct_upload(image: str | None, model: str = DEFAULT_MODEL) -> Upload:
+    """What the tab shows for an uploaded picture: its reconstructions, or, for a picture refused, no
+    pictures and the reason, in the page (a gr.Error would leave the last digit's results under its badges)."""
     m = committed(model)
     if image is None:
-        return nothing_to_reconstruct(m)
+        return Upload(None, nothing_shown(m))
     notes: list[str] = []
-    return reconstruction_view(uploaded_pixels(image, notes), m, notes)
+    try:
+        pixels = uploaded_pixels(image, notes)
+    except ImageError as e:
+        return Upload(image, nothing_shown(m, str(e)))
+    return Upload(image, reconstruction_view(pixels, m, notes))
 
 
-def reconstruct_again(pixels: np.ndarray | None, model: str) -> tuple:
+def show_upload(upload: Upload | None, image: str | None, which: str) -> tuple:
+    """Show an upload's results (tab_outputs), unless another picture has been put in the box since:
+    then those results are an older picture's, and the newer one's are on their way."""
+    if upload is None or upload.image != image:
+        return gr.skip()
+    return tab_outputs(upload.shown, which)
+
+
+def reconstruct_again(pixels: np.ndarray | None, model: str, which: str) -> tuple:
     """The Reconstruct tab when another model is picked: the same digit, through that model."""
     m = committed(model)
-    return nothing_to_reconstruct(m) if pixels is None else reconstruction_view(pixels, m)
+    return tab_outputs(nothing_shown(m) if pixels is None else reconstruction_view(pixels, m), which)
 
 
 PNG_DATA_URL = "data:image/png;base64,"
@@ -119,18 +162,22 @@ def drawing_bytes(drawing: object) -> bytes:
         raise ImageError("The drawing did not arrive as a PNG picture: reload the page and draw again.") from None
 
 
-@user_errors
-def reconstruct_drawing(drawing: str | None, model: str = DEFAULT_MODEL) -> tuple:
-    """Live reconstruction of the drawing pad (a PNG data URL of black strokes on transparent);
-    an empty pad ("") clears the outputs instead of complaining."""
+def reconstruct_drawing(drawing: str | None, model: str = DEFAULT_MODEL, which: str = "reading") -> tuple:
+    """Live reconstruction of the drawing pad (a PNG data URL of black strokes on transparent), as
+    tab_outputs; an empty pad ("") clears the outputs instead of complaining, and a drawing refused
+    says why in their place."""
     m = committed(model)
     if not drawing:
-        return nothing_to_reconstruct(m)
-    rgba = np.asarray(open_image(drawing_bytes(drawing)).convert("RGBA"))
-    if not (rgba[..., 3] > 0).any():
-        return nothing_to_reconstruct(m)
+        return tab_outputs(nothing_shown(m), which)
     notes: list[str] = []
-    return reconstruction_view(latent.to_uint8(prepare_image(rgba, notes))[0], m, notes)
+    try:
+        rgba = np.asarray(open_image(drawing_bytes(drawing)).convert("RGBA"))
+        if not (rgba[..., 3] > 0).any():
+            return tab_outputs(nothing_shown(m), which)
+        pixels = latent.to_uint8(prepare_image(rgba, notes))[0]
+    except ImageError as e:
+        return tab_outputs(nothing_shown(m, str(e)), which)
+    return tab_outputs(reconstruction_view(pixels, m, notes), which)
 
 
 # ---------------------------------------------------------------- the Manifold tab

@@ -2,6 +2,8 @@
 
 Markdown with LaTeX between $...$ (inline) or $$...$$ (display), as LATEX tells Gradio.
 """
+import math
+
 from vae.reading import READ_POWER, READ_SIGMAS
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -28,16 +30,23 @@ ANOTHER_DIGIT = (
 )
 
 RECONSTRUCT = (
-    "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass), "
-    "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$, and decoded around it: "
-    f"the reconstruction is the average of the digits the decoder draws within {READ_SIGMAS:g}σ of $\\mu$, each weighted by "
-    f"$p_\\theta(z \\mid x)^{{{READ_POWER:g}}}$, averaged again over your digit and copies of it moved by one pixel. "
-    "Why not the single best $z$: the likelihood counts the 784 pixels as independent "
-    "evidence, but the pixels of a stroke move together, so the true posterior is far surer than one picture "
-    "warrants, and a digit near the border between two classes would flip with a few pixels changed, or moved by one. The map marks the "
-    "posterior's peak; the small rings inside the marker are 1σ and 2σ of $q$ — the encoder is usually very sure, "
-    "so they are tiny (the ELBO tab zooms in). The API returns the peak as `mode`."
+    "Your picture is turned into an MNIST-style input (ink found, fitted into 20×20, centred by mass) and "
+    "encoded to $q_\\phi(z \\mid x) = \\mathcal{N}(\\mu, \\mathrm{diag}\\,\\sigma^2)$. The switch picks what is decoded. "
+    f"**The reading**, the app's reconstruction: the average of the digits the decoder draws within {READ_SIGMAS:g}σ of $\\mu$, "
+    f"each weighted by $p_\\theta(z \\mid x)^{{{READ_POWER:g}}}$, averaged again over your digit and copies of it moved by one pixel. "
+    "**decode(μ)**, the textbook reconstruction: the decoder's digit at $q$'s mean. **A sample from q**: the digit at "
+    "$z = \\mu + \\sigma \\odot \\epsilon$ for one $\\epsilon \\sim \\mathcal{N}(0, I)$, drawn with a seed fixed by your "
+    "digit's pixels, so the same picture gives the same sample. Why the reading: the likelihood counts the 784 pixels as "
+    "independent evidence, but the pixels of a stroke move together, so the true posterior is far surer than one picture "
+    "warrants, and decoded at one point a digit near the border between two classes flips with a few pixels changed, or "
+    "moved by one. The map marks two places. The ring with a crosshair is the posterior's peak, the most probable $z$ near "
+    "$q$ (the API's `mode`). The dot with its small rings is $q$'s mean $\\mu$ and its 1σ and 2σ: the encoder is usually "
+    "very sure, so they are tiny (the ELBO tab zooms in). The two need not meet: $q$ is fitted to cover all of the posterior's "
+    "mass, which puts $\\mu$ near the posterior's mean rather than its peak, and the peak can lie several σ away; the "
+    "numbers under the pictures say how far for your digit."
 )
+
+RECONSTRUCTION_LABELS = {"reading": "the reading", "mean": "decode(μ)", "sample": "a sample from q"}  # api.RECONSTRUCTIONS
 
 MANIFOLD_SPACING = (
     "**Linear** spacing puts columns at equal steps in $z$. **Prior CDF** spacing, as in the manifold "
@@ -178,13 +187,19 @@ def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
 
 
 def posterior_text(post: dict | None, note: str = "") -> str:
-    """q(z|x) as the Reconstruct tab shows it: the mean and standard deviation, as numbers, after what
-    was done with a doubtful picture, if anything."""
+    """q(z|x) as the Reconstruct tab shows it: the mean and standard deviation, as numbers, and how far
+    the posterior's peak (the map's marker) lies from the mean, in sigmas of q; after what was done with
+    a doubtful picture, if anything."""
     if not post:
         return ""
-    (m1, m2), (s1, s2) = post["mu"], post["sigma"]
+    (m1, m2), (s1, s2), (p1, p2) = post["mu"], post["sigma"], post["mode"]
+    if s1 and s2:
+        apart = f"{math.hypot((p1 - m1) / s1, (p2 - m2) / s2):.1f}σ"
+    else:  # a sigma below 0.00005 (beta = 0) rounds to 0: the distance in z instead
+        apart = f"{math.hypot(p1 - m1, p2 - m2):.4f}"
     said = f"**Note:** {note}\n\n" if note else ""
-    return said + f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = ({s1:.4f}, {s2:.4f})"
+    return said + (f"$q_\\phi(z \\mid x)$: mean $\\mu$ = ({m1:.3f}, {m2:.3f}), standard deviation $\\sigma$ = "
+                   f"({s1:.4f}, {s2:.4f}); the posterior's peak (the marker) lies {apart} from $\\mu$")
 
 
 def nats(value: float) -> str:

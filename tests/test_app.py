@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 
 import httpx
 import numpy as np
@@ -74,14 +75,14 @@ def test_decode_clamps_far_z_and_rejects_non_numbers():
 
 
 def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
-    prepared, recon, post = api.reconstruct(one_png)
+    prepared, recon, _, _, post = api.reconstruct(one_png)
     assert prepared.shape == recon.shape == (112, 112)
     # the prepared input is MNIST-like: white ink on black, centred
     small = prepared[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE].astype(float)
     assert small.max() == 255 and small[0].max() == 0
     ys, xs = np.nonzero(small > 128)
     assert abs(xs.mean() - 14) < 2 and abs(ys.mean() - 14) < 2
-    assert set(post) == {"mu", "sigma", "mode"} and len(post["mu"]) == len(post["sigma"]) == len(post["mode"]) == 2
+    assert set(post) == {"mu", "sigma", "mode", "sample"} and all(len(post[key]) == 2 for key in post)
     assert all(s > 0 for s in post["sigma"])
     x = torch.tensor(small / 255, dtype=torch.float32).view(1, 1, 28, 28)
     mu, sigma = latent.posterior(models.DEFAULT.model, x)
@@ -93,14 +94,35 @@ def test_reconstruct_returns_input_reconstruction_and_posterior(one_png):
     assert np.abs(recon.astype(float) - api.decode(*post["mode"])).mean() < 10  # close to the mode's own digit
 
 
+def test_reconstruct_also_decodes_mu_and_a_sample_from_q_seeded_by_the_digit(one_png, tmp_path):
+    """The textbook reconstruction decode(mu) and the decode of one z ~ q(z|x), each the picture /decode
+    draws at the z reported; the sample's eps is N(0, I)'s draw for the CRC-32 of the prepared pixels."""
+    read = api.reconstruct(one_png)
+    mu, sigma, z = (np.array(read.posterior[key]) for key in ("mu", "sigma", "sample"))
+    np.testing.assert_array_equal(read.mean, api.decode(*mu))
+    np.testing.assert_array_equal(read.sample, api.decode(*z))
+    pixels = read.prepared[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE]
+    eps = latent.prior_samples(1, zlib.crc32(pixels.tobytes()))[0].numpy()
+    exact_mu, exact_sigma = latent.posterior(models.DEFAULT.model, latent.from_uint8(pixels))  # before rounding
+    np.testing.assert_allclose(z, exact_mu + exact_sigma * eps, atol=5e-5)
+    assert not np.array_equal(z, mu) and not np.array_equal(read.sample, read.mean)
+    again = api.reconstruct(one_png)  # the same picture: the same sample
+    assert again.posterior == read.posterior and np.array_equal(again.sample, read.sample)
+    wider = tmp_path / "wider one.png"  # another picture: another eps
+    image = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(image).line([(100, 30), (100, 170)], fill="black", width=30)
+    image.save(wider)
+    other = api.reconstruct(str(wider)).posterior
+    assert not np.allclose((np.array(other["sample"]) - other["mu"]) / other["sigma"], eps, atol=1e-2)
+
+
 def test_transparent_upload_keeps_its_strokes(tmp_path):
     """Dark strokes on a transparent canvas: the transparent pixels are background, not ink."""
     image = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
     ImageDraw.Draw(image).ellipse([90, 60, 210, 240], outline=(10, 10, 10, 255), width=22)  # a '0'
     path = tmp_path / "zero.png"
     image.save(path)
-    prepared, _, _ = api.reconstruct(str(path))
-    small = prepared[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE]
+    small = api.reconstruct(str(path)).prepared[:: api.DIGIT_SCALE, :: api.DIGIT_SCALE]
     assert small[14, 14] < 64  # the hole of the 0 is background
     assert small[14].max() == 255 and small[0].max() == 0  # ink on the ring, black margin
 
@@ -120,12 +142,13 @@ def png_data_url(rgba: np.ndarray) -> str:
 
 
 def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
-    assert events.reconstruct_drawing("") == events.nothing_to_reconstruct(models.DEFAULT)
+    assert events.reconstruct_drawing("") == events.tab_outputs(events.nothing_shown(models.DEFAULT), "reading")
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)  # transparent, as the pad is before any stroke
     assert events.reconstruct_drawing(png_data_url(canvas))[:3] == (None, None, "")
     canvas[40:240, 130:150] = (0, 0, 0, 255)  # a black '1'
-    prepared, recon, shown, image, pixels, post = events.reconstruct_drawing(png_data_url(canvas))
-    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == api.reconstruction_of(pixels)[2]
+    prepared, recon, shown, image, pixels, post, read = events.reconstruct_drawing(png_data_url(canvas))
+    assert prepared.shape == (112, 112) and pixels.shape == (28, 28) and post == api.reconstruction_of(pixels).posterior
+    np.testing.assert_array_equal(recon, read.reading)
     assert f"({post['mu'][0]:.3f}, {post['mu'][1]:.3f})" in shown and f"({post['sigma'][0]:.4f}, {post['sigma'][1]:.4f})" in shown
     assert pixels[:, 14].max() == 255 and pixels[:, 0].max() == 0  # ink in the middle column, black margins
     assert image.size == models.DEFAULT.base_map.size
@@ -138,9 +161,9 @@ def test_a_drawing_reconstructs_its_strokes_and_an_empty_pad_clears():
     (events.PNG_DATA_URL + "A" * (4 * MAX_UPLOAD_BYTES // 3 + 8), "larger than 20 MB"),
     (12, "did not arrive as a PNG"),
 ])
-def test_a_drawing_that_is_not_a_png_gets_a_message(drawing, message):
-    with pytest.raises(gr.Error, match=message):
-        events.reconstruct_drawing(drawing)
+def test_a_drawing_that_is_not_a_png_gets_a_message_in_place_of_the_results(drawing, message):
+    prepared, recon, words, *_ = events.reconstruct_drawing(drawing)
+    assert prepared is None and recon is None and message in words
 
 
 def test_grid_image_has_the_layout_the_page_pans():
@@ -224,12 +247,12 @@ def test_api_sample_and_interpolate(client):
     np.testing.assert_array_equal(strip, api.interpolate(-1.0, 0.5, 2.0, -0.5, 8))
 
 
-def test_api_reconstruct(client, one_png):
-    prepared, recon, post = client.predict(handle_file(one_png), api_name="/reconstruct")
+def test_api_reconstruct_returns_the_input_its_three_reconstructions_and_q(client, one_png):
+    *pictures, post = client.predict(handle_file(one_png), api_name="/reconstruct")
     expected = api.reconstruct(one_png)
-    np.testing.assert_array_equal(load(prepared), expected[0])
-    np.testing.assert_array_equal(load(recon), expected[1])
-    assert post == expected[2]
+    for name, picture in zip(api.Reconstructed._fields, pictures):  # prepared, reading, mean, sample
+        np.testing.assert_array_equal(load(picture), getattr(expected, name), err_msg=name)
+    assert post == expected.posterior
 
 
 def test_api_elbo(client, one_png):
@@ -334,10 +357,10 @@ def test_a_doubtful_picture_is_answered_and_says_what_was_done(tmp_path):
     path = tmp_path / "two sevens.png"
     image.save(path)
     note = "2 separate marks of a similar size found; used the largest."
-    prepared, recon, post = api.reconstruct(str(path))
+    post = api.reconstruct(str(path)).posterior
     assert post["note"] == note and len(post["mu"]) == 2
-    assert f"**Note:** {note}" in events.reconstruct_upload(str(path))[2]
-    assert "note" not in api.reconstruct(str(models.ROOT / models.EXAMPLE_DIGIT))[2]  # a plain digit: nothing to say
+    assert f"**Note:** {note}" in events.reconstruct_upload(str(path)).shown.words
+    assert "note" not in api.reconstruct(str(models.ROOT / models.EXAMPLE_DIGIT)).posterior  # a plain digit: nothing to say
 
 
 LIGHT_IMPORT = """
@@ -386,7 +409,7 @@ def test_every_endpoint_takes_a_model_and_defaults_to_the_vae(one_png):
     for call in (lambda m: api.grid(0, 0, 4, 5, "linear", m), lambda m: api.sample(9, 3, m),
                  lambda m: api.interpolate(-1, -1, 1, 1, 5, m), lambda m: api.reconstruct(one_png, m)[1]):
         assert not np.array_equal(np.asarray(call("beta0")), np.asarray(call("beta1"))), call
-    assert api.reconstruct(one_png, "beta5")[2]["mu"] != api.reconstruct(one_png)[2]["mu"]
+    assert api.reconstruct(one_png, "beta5").posterior["mu"] != api.reconstruct(one_png).posterior["mu"]
     for bad in ("beta2", 3, ["beta0"]):
         with pytest.raises(gr.Error, match="model must be one of 'beta0', 'beta1', 'beta5', not "):
             api.decode(0, 0, bad)
@@ -402,9 +425,10 @@ def test_the_elbo_of_another_model_is_that_models():
 
 def test_a_model_picked_redraws_my_digit():
     pixels = models.test_images[5]
-    mine = events.reconstruct_again(pixels, "beta0")
+    mine = events.reconstruct_again(pixels, "beta0", "mean")
     assert mine[5]["mu"] == api.posterior_of(pixels, models.MODELS["beta0"])["mu"] and mine[4] is pixels
-    assert events.reconstruct_again(None, "beta5")[3] is models.MODELS["beta5"].base_map
+    np.testing.assert_array_equal(mine[1], api.reconstruction_of(pixels, models.MODELS["beta0"]).mean)  # the switch's pick
+    assert events.reconstruct_again(None, "beta5", "mean")[3] is models.MODELS["beta5"].base_map
 
 
 def test_each_model_has_its_own_words_and_the_elbo_tab_says_when_it_was_not_trained_on_the_elbo():

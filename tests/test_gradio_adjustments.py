@@ -170,13 +170,12 @@ def test_an_upload_reaches_our_checks_unopened(tmp_path):
         gr.Image(type="filepath").preprocess(payload)
 
 
-def page_event(http: httpx.Client, fn, data: list) -> dict:
+def page_event(http: httpx.Client, fn, data: list, session: str) -> dict:
     """Call one of the page's own events (not in the API) the way the page does, by its index in the
-    queue, in a new session; its process_completed message."""
+    queue, in `session`; its process_completed message."""
     import app
 
     fn_index = next(index for index, block_fn in app.demo.fns.items() if block_fn.fn is fn)
-    session = uuid.uuid4().hex
     http.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
                                               "event_data": None, "trigger_id": None}).raise_for_status()
     with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
@@ -189,17 +188,19 @@ def page_event(http: httpx.Client, fn, data: list) -> dict:
 
 def test_a_page_upload_that_is_not_an_image_gets_our_message(http, monkeypatch):
     """The Reconstruct tab's upload, a text file named .png, sent as the page sends it: our message
-    says why; with Gradio's own preprocess of the component, the page would get none."""
+    says why, in the page; with Gradio's own preprocess of the component, the page would get none."""
     import app
 
     path = http.post("/gradio_api/upload", files={"files": ("notes.png", b"Hello, a text file pretending to be a PNG.\n" * 10,
                                                             "image/png")}).json()[0]
     payload = {"path": path, "orig_name": "notes.png", "meta": {"_type": "gradio.FileData"}}
-    done = page_event(http, events.reconstruct_upload, [payload, "beta1"])
-    assert done["success"] is False and "not an image we can read" in done["output"]["error"]
+    session = uuid.uuid4().hex
+    assert page_event(http, events.reconstruct_upload, [payload, "beta1"], session)["success"]
+    shown = page_event(http, events.show_upload, [None, payload, "reading"], session)  # the page's next step: its results
+    assert "not an image we can read" in shown["output"]["data"][2]
     upload = next(block for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "upload")
     monkeypatch.delattr(upload, "preprocess")  # Gradio's own: PIL opens the file before our handler
-    done = page_event(http, events.reconstruct_upload, [payload, "beta1"])
+    done = page_event(http, events.reconstruct_upload, [payload, "beta1"], uuid.uuid4().hex)
     assert done["success"] is False and not done["output"]["error"]
 
 
