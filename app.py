@@ -87,11 +87,12 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                         upload = uploads_unopened(gr.Image(label="A picture of one digit", elem_id="upload", type="filepath",
                                                            image_mode=None, sources=["upload", "clipboard", "webcam"], height=380))
                 with gr.Column(scale=2, elem_id="rec_results"):
+                    # The switch above the pictures: on a phone the pictures stay next to the pad below them.
+                    rec_which = gr.Radio([(text.RECONSTRUCTION_LABELS[key], key) for key in api.RECONSTRUCTIONS],
+                                         value=api.RECONSTRUCTIONS[0], label="the reconstruction shown", elem_id="rec_which")
                     with gr.Row():
                         prepared = digit_output("prepared", "Input x")
                         reconstruction = digit_output("reconstruction", "Reconstruction")
-                    rec_which = gr.Radio([(text.RECONSTRUCTION_LABELS[key], key) for key in api.RECONSTRUCTIONS],
-                                         value=api.RECONSTRUCTIONS[0], label="the reconstruction shown", elem_id="rec_which")
                     posterior = gr.Markdown(elem_id="posterior", latex_delimiters=text.LATEX)
                     my_reconstructions = gr.State(None)  # the digit's three reconstructions, for the switch to pick from
                     my_upload = gr.State(None)  # an upload's results until they are shown (events.show_upload)

@@ -59,6 +59,7 @@ def photograph_tabs(url: str, photo: Path, device: dict, only: tuple[str, ...] |
             page.wait_for_function("id => { const img = document.querySelector(`#${id} img`);"
                                    " return img && img.complete && img.naturalWidth > 0; }", arg=elem_id)
 
+        drawn("explorer_digit")  # the page's own script runs: its keys move the slider
         slider = page.locator("#z1 input[type=range]")
         slider.focus()
         for _ in range(8):

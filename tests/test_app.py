@@ -371,7 +371,7 @@ torch.load = lambda f, *a, **k: opened.append(str(f)) or torch_load(f, *a, **k)
 import explorer.api, explorer.assets, explorer.elbo_tab, explorer.events, explorer.gradio_adjustments, explorer.models, explorer.text
 from explorer import models
 print(json.dumps({"opened": opened, "models": list(models.MODELS), "default": models.DEFAULT is None,
-                  "files": [*models.ASSETS, *models.PAGE_MODULES]}))
+                  "files": [*models.PAGE_MODULES]}))
 """
 
 
