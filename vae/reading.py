@@ -17,6 +17,7 @@ from vae.model import VAE, std_dev
 
 READ_SIGMAS = 5.0  # posterior_reconstruction reads mu +- this many sigma of q(z|x)...
 READ_GRID, READ_FINE = 11, 13  # ...on a READ_GRID-point square grid (the peak then on a READ_FINE one across its best cell)...
+READ_SHIFT_GRID = 7  # ...and each moved copy on a coarser one: they only steady the average...
 READ_POWER = 0.1  # ...averaging the digits decoded there, weighted by p(z|x) ** READ_POWER...
 READ_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # ...for the digit and its copies moved by these (rows, columns)
 
@@ -43,13 +44,13 @@ def moved(x: torch.Tensor, rows: int, columns: int) -> torch.Tensor:
 @torch.inference_mode()
 def posterior_reconstruction(model: VAE, x: torch.Tensor, sigmas: float = READ_SIGMAS, size: int = READ_GRID,
                              fine: int = READ_FINE, power: float = READ_POWER,
-                             shifts: tuple[tuple[int, int], ...] = READ_SHIFTS) -> Reconstruction:
+                             shifts: tuple[tuple[int, int], ...] = READ_SHIFTS, shift_size: int = READ_SHIFT_GRID) -> Reconstruction:
     """Each digit x [N, 784] (or [N, 1, 28, 28]) as the decoder draws it, read from the box mu +- sigmas * sigma
     of the encoder's q(z|x) on a size x size grid: the mean of p(x|z) averaged over the grid's points
     weighted by p(z|x) ** power (power = 1: the posterior's own average, the posterior predictive mean;
     large: the peak's digit), and the peak, the point of highest log p(x, z), refined on a fine x fine grid
     across the best cell. The image is that average taken for the digit and for its copies moved by
-    `shifts` pixels, each moved back, then averaged.
+    `shifts` pixels (each on a shift_size x shift_size grid), each moved back, then averaged.
 
     Why a power below 1: log p(x|z) counts the 784 pixels as independent observations, but the pixels of
     a stroke rise and fall together, so p(z|x) is far surer than one picture warrants, and a digit whose
@@ -71,9 +72,10 @@ def posterior_reconstruction(model: VAE, x: torch.Tensor, sigmas: float = READ_S
     def square(n: int) -> torch.Tensor:  # [n * n, 2] over [-1, 1]^2
         return plane(*(torch.linspace(-1.0, 1.0, n, dtype=torch.float64),) * 2)
 
-    coarse, finer = square(size), square(fine) * 2 / (size - 1)  # the second spans a cell each side
+    finer = square(fine) * 2 / (size - 1)  # spans a cell each side
     reads, modes = torch.empty(copies.shape), []
     for c in range(len(copies)):
+        coarse = square(size if c == 0 else shift_size)
         for n, (digit, centre, reach) in enumerate(zip(copies[c], mu[c], half[c])):
             z = centre + coarse * reach
             logits, offset = decode_points(model, z)
