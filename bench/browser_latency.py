@@ -33,7 +33,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from app_latency import ROOT  # noqa: E402
 from load import run_explorers, start_server  # noqa: E402
 
-from explorer.browser import RECORD_PAINTS, digit_photo, free_port, launch  # noqa: E402
+from explorer.browser import RECORD_PAINTS, free_port, launch  # noqa: E402
 
 RECORD_EVENTS = RECORD_PAINTS + """
 window.__events = [];
@@ -115,8 +115,7 @@ def main() -> None:
     crowd = None
     if args.load:
         digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
-        photos = [digit_photo(np.asarray(d)) for d in digits]
-        crowd = threading.Thread(target=run_explorers, args=(base, args.load, 1e9, photos), daemon=True)
+        crowd = threading.Thread(target=run_explorers, args=(base, args.load, 1e9, [np.asarray(d) for d in digits]), daemon=True)
         crowd.start()
         time.sleep(10)
     from playwright.sync_api import sync_playwright

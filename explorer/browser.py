@@ -41,14 +41,14 @@ def serve_app() -> str:
     return app.demo.local_url
 
 
-def digit_photo(pixels, size: tuple[int, int] = (640, 480)) -> bytes:
+def digit_photo(pixels, size: tuple[int, int] = (640, 480), seed: int = 0) -> bytes:
     """A JPEG 'photo' of an MNIST digit (28x28 uint8, white on black): dark ink on off-white paper,
-    off centre, slightly noisy, `size` (width, height) pixels."""
+    off centre, slightly noisy (the noise drawn with `seed`), `size` (width, height) pixels."""
     import numpy as np
     from PIL import Image, ImageFilter
 
     ink = Image.fromarray(np.asarray(pixels)).resize((200, 200), Image.BILINEAR).filter(ImageFilter.GaussianBlur(2))
-    paper = np.full((size[1], size[0]), 235.0) + np.random.default_rng(0).normal(0, 4, (size[1], size[0]))
+    paper = np.full((size[1], size[0]), 235.0) + np.random.default_rng(seed).normal(0, 4, (size[1], size[0]))
     paper[60:260, 330:530] -= np.asarray(ink, dtype=np.float64) * 0.8
     buf = io.BytesIO()
     Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).convert("RGB").save(buf, "JPEG", quality=90)

@@ -47,7 +47,9 @@ VERIFIED = ("6.31.0", "6.32")  # Gradio versions these adjustments were checked 
 MAX_FILE_SIZE = MAX_UPLOAD_BYTES  # uploads beyond this are refused by Gradio's upload route, before they reach disk
 SESSION_CAPACITY = 200  # sessions whose state Gradio keeps; each holds a copy of every component's value
 CONCURRENCY = 2  # requests computed at once: one per core
-QUEUE_SIZE = 64  # waiting requests beyond this are told "queue full" instead of eating memory
+# Waiting requests beyond this are told "queue full" (the page then says so and retries) instead of eating
+# memory: two for each page Gradio keeps a session for, as a page waits for one picture and one upload at most.
+QUEUE_SIZE = 2 * SESSION_CAPACITY
 STATIC = Path(__file__).resolve().parent / "static"
 # launch() defaults that change only how the page looks; pass them to gr.mount_gradio_app too.
 LOOK = dict(theme=gr.themes.Soft(), css_paths=[STATIC / "explorer.css"], footer_links=["api"])

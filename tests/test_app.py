@@ -477,3 +477,4 @@ def test_the_api_page_offers_the_model_argument_with_its_default(app_url):
             last = endpoint["parameters"][-1]
             assert last["parameter_name"] == "model" and last["parameter_default"] == "beta1", name
             assert "beta0" in last["python_type"]["description"]
+

@@ -54,13 +54,13 @@ export class Decoder {
 }
 
 /* Where the digits come from: {mode: "page", decoder} or {mode: "server", reason} when this browser
-   cannot decode as the server does, or `serverAsked` names why the server should. */
-export async function loadDecoder(url, serverAsked = null) {
+   cannot decode as the server does, or `serverAsked` names why the server should. onProgress: as fetchPack's. */
+export async function loadDecoder(url, serverAsked = null, onProgress = null) {
   if (serverAsked) return { mode: "server", reason: serverAsked };
   try {
     if (typeof Float32Array === "undefined" || typeof Math.imul !== "function" || typeof fetch !== "function")
       throw new Error("this browser lacks typed arrays or fetch");
-    const decoder = new Decoder(await fetchPack(url));
+    const decoder = new Decoder(await fetchPack(url, onProgress));
     const off = decoder.disagreement();
     if (off > 1) throw new Error(`its arithmetic is ${off}/255 off the server's`);
     return { mode: "page", decoder };

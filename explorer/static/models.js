@@ -5,14 +5,18 @@ import { loadDecoder } from "./decoder.js";
 import { fetchPack } from "./pack.js";
 
 /* files: {name: {decoder_url, points_url, replay_url, ...}} (explorer/components.py). serverAsked:
-   why the page should not decode (the address asks for it), or null. */
-export function createModels(files, serverAsked) {
+   why the page should not decode (the address asks for it), or null. onLoading(name): the
+   decoder of model `name` has come closer (loading(name) says how far) or is ready. */
+export function createModels(files, serverAsked, onLoading) {
   const loaded = {};
   const of = (name) => {
     if (!loaded[name]) {
+      const progress = (got, total) => { model.loading = { got, total }; onLoading(name); };
       const model = loaded[name] = {
-        engine: loadDecoder(files[name].decoder_url, serverAsked).then((engine) => { model.ready = engine; return engine; }),
+        engine: loadDecoder(files[name].decoder_url, serverAsked, progress)
+          .then((engine) => { model.ready = engine; onLoading(name); return engine; }),
         ready: null,  // the engine, once loaded: views paint with it in the same task as the event
+        loading: { got: 0, total: null },  // the decoder's bytes so far, and in all where the server says
         points: fetchPack(files[name].points_url)
           .then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data }))
           .catch((e) => { console.warn("VAEPage: no map points:", e); return null; }),
@@ -26,6 +30,7 @@ export function createModels(files, serverAsked) {
     files,
     engine: (name) => of(name).engine,
     ready: (name) => of(name).ready,
+    loading: (name) => of(name).loading,
     points: (name) => of(name).points,
     maps: (name) => of(name).maps,
     /* The training replay (vae/replay.py): the means after each epoch, a few manifolds, per-epoch metrics. */

@@ -35,8 +35,25 @@ export function unpack(buffer) {
   return { meta: header.meta, arrays };
 }
 
-export async function fetchPack(url) {
+/* Fetch and unpack a pack; onProgress(bytes so far, total bytes or null) follows its arrival. */
+export async function fetchPack(url, onProgress = null) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url.split("/").pop()} answered ${response.status}`);
-  return unpack(await response.arrayBuffer());
+  return unpack(await readBody(response, onProgress));
+}
+
+async function readBody(response, onProgress) {
+  if (!onProgress || !response.body) return response.arrayBuffer();
+  const total = Number(response.headers.get("Content-Length")) || null, reader = response.body.getReader(), parts = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    got += value.length;
+    onProgress(got, total);
+  }
+  const bytes = new Uint8Array(got);
+  parts.reduce((at, part) => { bytes.set(part, at); return at + part.length; }, 0);
+  return bytes.buffer;
 }

@@ -42,7 +42,12 @@ const ENDS = [["interp_pick_a", "interp_a1", "interp_a2"], ["interp_pick_b", "in
 let started = null;
 const ready = new Promise((resolve) => { started = resolve; });
 
+// The views drawn from the model: dimmed from a change of model until each has painted the new one.
+const MODEL_VIEWS = ["explorer_digit", "explorer_map", "grid", "grid_map", "samples", "samples_map", "interp", "interp_map", "training"];
+const MB = 1e6;
+
 function painted(view, key) {
+  document.getElementById(view)?.classList.remove("vae-stale");
   document.dispatchEvent(new CustomEvent("vae-painted", { detail: { view, key, at: performance.now() } }));
 }
 
@@ -68,7 +73,8 @@ export function tidy(config) {
 /* The page view: the store, the models and the status line. */
 function start(element, props) {
   const config = props.config, models = createModels(config.models,
-    new URLSearchParams(location.search).get("decode") === "server" ? "the address asks for it (?decode=server)" : null);
+    new URLSearchParams(location.search).get("decode") === "server" ? "the address asks for it (?decode=server)" : null,
+    (name) => { if (name === store.get().model) status(); });
   const store = createStore({ defaults: config.defaults, controls: config.controls, tidy: tidy(config),
     show: (values) => { props.value = values; } });
   const page = {
@@ -107,11 +113,23 @@ function start(element, props) {
   const link = followAddress(page, config.tabs,
     (state) => ENDS.filter(([pick]) => state[pick] !== null).flatMap(([, k1, k2]) => [k1, k2]));
 
-  const line = element.querySelector(".vae-mode"), status = () => models.engine(store.get().model).then((engine) => {
-    line.textContent = engine.mode === "page" ? "" : `Digits are decoded on the server: ${engine.reason}.`;
-    line.dataset.mode = engine.mode;
+  // The status line: where the digits come from, and how far the model's decoder has come while it loads.
+  const line = element.querySelector(".vae-mode");
+  let busy = false;  // a call to the server waits because its queue is full
+  function status() {
+    const name = store.get().model, engine = models.ready(name), { got, total } = models.loading(name);
+    line.dataset.mode = engine ? engine.mode : "loading";
+    line.textContent = (engine ? (engine.mode === "page" ? "" : `Digits are decoded on the server: ${engine.reason}.`)
+      : `Loading the decoder of ${config.models[name].name}: ${(got / MB).toFixed(1)}${total ? ` of ${(total / MB).toFixed(1)}` : ""} MB. ` +
+        "Until it is here, the server draws the digits.") +
+      (busy ? " The server is busy: retrying… (what you drag is drawn here meanwhile)" : "");
+  }
+  document.addEventListener("vae-busy", (e) => { busy = e.detail.busy; status(); });
+  store.subscribe((state, changed) => {
+    if (!changed.includes("model")) return;
+    for (const view of MODEL_VIEWS) document.getElementById(view)?.classList.add("vae-stale");
+    status();
   });
-  page.watch(["model"], status);
   status();
 
   // A slider dragged reports its value from the DOM's input event too: Gradio's own change event

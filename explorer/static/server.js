@@ -9,11 +9,31 @@ function apiRoot() {
 /* One session for all of this page's calls: without one, Gradio builds a new session for every call. */
 const SESSION = `vae-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 
+// A server whose queue is full answers 503: the call waits this long (doubling up to the last) and asks again.
+const RETRY_MS = [500, 1000, 2000, 4000];
+let waitingCalls = 0;
+
+/* Tell the page (a "vae-busy" event on the document, {busy}) whether some call is waiting for a full server. */
+function waiting(change) {
+  waitingCalls += change;
+  document.dispatchEvent(new CustomEvent("vae-busy", { detail: { busy: waitingCalls > 0 } }));
+}
+
+/* POST the call, asking again while the server is too busy to queue it. */
+async function start(base, data) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ data, session_hash: SESSION }) });
+    if (response.status !== 503) { if (attempt > 0) waiting(-1); return response; }
+    if (attempt === 0) waiting(+1);
+    await new Promise((done) => setTimeout(done, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]));
+  }
+}
+
 /* Call a named endpoint; resolves to the Image of the picture it returns. */
 export async function callForImage(name, data) {
   const base = `${apiRoot()}gradio_api/call/${name}`;
-  const started = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ data, session_hash: SESSION }) });
+  const started = await start(base, data);
   if (!started.ok) throw new Error(`${name} answered ${started.status}`);
   const { event_id: id } = await started.json();
   const stream = await (await fetch(`${base}/${id}`)).text();

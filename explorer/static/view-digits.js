@@ -6,19 +6,38 @@ import { pointKeys, stepKeys } from "./keys.js";
 import { interpolationPoints, priorSample } from "./latent.js";
 import { callForImage, latestOnly } from "./server.js";
 
+// While the model's decoder is still on its way (a slow network), the server draws the digits
+// once this long has passed, so that nobody looks at an empty picture.
+const SERVER_WHILE_LOADING_MS = 1000;
+
 /* paint(key): decode with draw(decoder, state), or show the picture of the endpoint that
    server(state) names ([name, data]); then report the paint. Repainted when one of `keys` changes. */
 function digitView(page, name, canvas, keys, draw, server) {
-  const fetchPicture = latestOnly(async (state, key) => {
-    showImage(canvas, await callForImage(...server(state)));
+  let latest = 0, drawnHere = 0;  // the newest paint; the newest the page decoded, which no older server picture covers
+  let slow = null;  // the model whose decoder has kept this view waiting longer than SERVER_WHILE_LOADING_MS
+  const fetchPicture = latestOnly(async (state, key, ticket) => {
+    const image = await callForImage(...server(state));
+    if (ticket < drawnHere) return;
+    showImage(canvas, image);
     page.painted(name, key);
   });
-  let latest = 0;
   const paint = async (key) => {
     const ticket = ++latest, state = page.store.get();
-    const engine = page.models.ready(state.model) || await page.models.engine(state.model);
-    if (ticket !== latest) return;  // a newer paint of this view draws instead
-    if (engine.mode === "page") { draw(engine.decoder, state); page.painted(name, key); } else fetchPicture(state, key);
+    let engine = page.models.ready(state.model);
+    if (!engine) {
+      const loading = page.models.engine(state.model);
+      if (slow !== state.model) {
+        engine = await Promise.race([loading, new Promise((done) => setTimeout(done, SERVER_WHILE_LOADING_MS))]);
+        if (ticket !== latest) return;  // a newer paint of this view draws instead
+        if (!engine) slow = state.model;
+      }
+      if (!engine) {
+        fetchPicture(state, key, ticket);
+        engine = await loading;
+        if (ticket !== latest) return;
+      }
+    }
+    if (engine.mode === "page") { drawnHere = ticket; draw(engine.decoder, state); page.painted(name, key); } else fetchPicture(state, key, ticket);
   };
   page.watch([...keys, "model"], paint);
   paint("load");

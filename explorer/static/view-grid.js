@@ -37,6 +37,7 @@ export function grid(page, element, props, name) {
       ctx.restore();
     }
     page.painted(name, key);
+    element.classList.toggle("vae-stale", shown.model !== now.model);  // the old model's grid until the new one's arrives
   }
 
   const fetchSharp = latestOnly(async (w) => {
