@@ -18,6 +18,7 @@ minutes of quadrature, are left "not evaluated".
 """
 import argparse
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -112,10 +113,20 @@ def test_digits(committed_latents: Path) -> TestDigits:
                       f"the first {len(images)} test digits only (MNIST was not found: set VAE_DATA_DIR to its folder for all 10,000)")
 
 
-@torch.inference_mode()
-def start_up_figures(model: VAE, digits: TestDigits, batch: int = 1000) -> tuple[dict, dict]:
+def start_up_figures(model: VAE, digits: TestDigits) -> tuple[dict, dict]:
     """What vae.evaluate would write, as far as seconds allow: (metrics, latents). The ELBO's terms with
-    one z per digit (seeded, without touching the app's random state); legibility where the classifier is."""
+    one z per digit (seeded, without touching the app's random state); legibility where the classifier is.
+    On every core: at start-up no request waits yet (load() then serves on one thread)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        return measure(model, digits)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@torch.inference_mode()
+def measure(model: VAE, digits: TestDigits, batch: int = 1000) -> tuple[dict, dict]:
     parts, codes = [], []
     with torch.random.fork_rng():
         torch.manual_seed(0)
