@@ -61,9 +61,10 @@ def page_config(controls: dict[str, gr.components.Component], defaults: dict, re
     ranges = {key: [c.minimum, c.maximum, c.step] for key, c in controls.items() if isinstance(c, gr.Slider)}
     return {
         "models": {name: {"decoder_url": asset_url(m.assets["decoder"]), "points_url": asset_url(m.assets["points"]),
-                          "replay_url": asset_url(m.assets["replay"]), "note": window_note(m), "epochs": len(m.history),
-                          "name": text.MODEL_LABELS[name].split(":")[0]}
+                          "replay_url": asset_url(m.assets["replay"]) if "replay" in m.assets else None,
+                          "note": window_note(m), "epochs": len(m.history), "name": text.model_label(name).split(":")[0]}
                    for name, m in models.MODELS.items()},
+        "no_replay": text.NO_REPLAY,
         "frame": dataclasses.asdict(models.MAP),
         "style": {"colours": draw.DIGIT_COLOURS.tolist(), "ink": draw.INK, "hover": draw.HOVER, "axis": draw.AXIS,
                   "label_size": draw.LABEL_SIZE, "splat_radius": draw.SPLAT_RADIUS, "splat_alpha": draw.SPLAT_ALPHA,

@@ -7,7 +7,7 @@ import torch
 
 from vae import evaluate
 from vae.data import load_mnist, mnist_available
-from vae.model import DEFAULT_CHECKPOINT, load_model
+from vae.model import DEFAULT_CHECKPOINT, checkpoint_sha256, load_model
 
 # vae.evaluate end to end: ~40 s on 2 cores
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not mnist_available(), reason="real MNIST not found: set VAE_DATA_DIR")]
@@ -33,6 +33,8 @@ def test_evaluate_writes_metrics_and_latents(tmp_path, capsys):
     assert f"{metrics['prior_mass_confident']:.1%} of p(z)" in printed
 
     saved = torch.load(latents_path, weights_only=True)
+    # both files name the checkpoint they belong to: the app shows an own model's figures only then (explorer/own.py)
+    assert metrics["checkpoint_sha256"] == saved["checkpoint_sha256"] == checkpoint_sha256(DEFAULT_CHECKPOINT)
     assert saved["mu"].shape == (40, 2) and saved["labels"].tolist() == load_mnist("test")[1][:40].tolist()
     with torch.inference_mode():
         mu, _ = load_model(DEFAULT_CHECKPOINT).encode(load_mnist("test")[0][:40])
