@@ -20,6 +20,7 @@ from PIL import Image
 
 from explorer import assets
 from vae import draw, latent
+from vae.data import class_names
 from vae.inputs import InputError
 from vae.model import VAE, load_checkpoint
 from vae.replay import replay_path
@@ -51,6 +52,7 @@ class Committed(NamedTuple):
     display: VAE  # pictures only: latent.display_decoder's copy
     mu: np.ndarray  # the test digits' posterior means [10000, 2], the latent map's points
     base_map: Image.Image  # the latent map without overlays
+    classes: list[str]  # the names of its dataset's classes, by label, as the map writes them (vae/data.py)
     # vae.evaluate's test-set figures, the networks' size (config), and: "beta", the KL term's weight in its
     # training objective; "epochs", how long it was trained; "sigma",
     # the test digits' median posterior standard deviation; "radius", the distance from the origin within
@@ -78,7 +80,8 @@ def load_committed(name: str, folder: Path) -> Committed:
     model, checkpoint = load_checkpoint(folder / "vae.pt")
     latents = torch.load(folder / "test_latents.pt", map_location="cpu", weights_only=True)
     mu = latents["mu"].double().numpy()
-    base_map = draw.to_palette(draw.render_map(MAP, mu, test_labels))
+    classes = class_names(checkpoint["meta"])
+    base_map = draw.to_palette(draw.render_map(MAP, mu, test_labels, classes))
     check = {"z": _CHECK_Z, "pixels": latent.decode_images(model, _CHECK_Z).reshape(len(_CHECK_Z), -1).tolist()}
     replay = torch.load(replay_path(folder / "vae.pt"), map_location="cpu", weights_only=True)
     files = assets.write_assets(ASSET_FOLDER, checkpoint, check, mu, test_labels, test_images, replay)
@@ -88,7 +91,7 @@ def load_committed(name: str, folder: Path) -> Committed:
              "sigma": latents["logvar"].mul(0.5).exp().median().item(),
              "radius": float(np.quantile(np.hypot(mu[:, 0], mu[:, 1]), 0.99)),
              "outside": float((np.abs(mu) > MAP.half).any(axis=1).mean())}
-    return Committed(name, model, latent.display_decoder(model), mu, base_map, facts, replay["history"], files)
+    return Committed(name, model, latent.display_decoder(model), mu, base_map, classes, facts, replay["history"], files)
 
 
 def load() -> dict[str, Committed]:
