@@ -66,14 +66,14 @@ def test_each_dataset_is_read_from_its_own_folder_and_never_downloaded(fashion_d
 
 
 def legend_name_at(image: Image.Image, frame: draw.MapFrame, d: int) -> np.ndarray:
-    """The strip of the legend column under class d's dot, where draw_legend writes a long name."""
+    """The strip of the legend column under class d's dot, where draw_legend writes a long name (right of the plot's border)."""
     x1, y = frame.box[2], frame.box[1] + 14 + d * 40
-    return np.asarray(image.crop((x1, y + 8, x1 + frame.legend, y + 26)).convert("L"))
+    return np.asarray(image.crop((x1 + 1, y + 8, x1 + frame.legend, y + 26)).convert("L"))
 
 
 def name_alone(frame: draw.MapFrame, name: str) -> np.ndarray:
-    strip = Image.new("RGB", (frame.legend, 18), "white")
-    ImageDraw.Draw(strip).text((frame.legend // 2, 1), name, fill=draw.INK, font=draw.font(draw.NAME_SIZE), anchor="mt")
+    strip = Image.new("RGB", (frame.legend - 1, 18), "white")
+    ImageDraw.Draw(strip).text((frame.legend // 2 - 1, 1), name, fill=draw.INK, font=draw.font(draw.NAME_SIZE), anchor="mt")
     return np.asarray(strip.convert("L"))
 
 
