@@ -1,30 +1,39 @@
 """The VAE explorer: a Gradio page over the 2-D latent space of a VAE trained on MNIST.
 
     python app.py            # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT to change)
+    python app.py --checkpoint mine=runs/x.pt [--only-mine]   # your own model too (or alone): explorer/own.py
 
-A model picker at the top (the same networks trained with the KL term weighed 0, 1 and 5)
-that every tab follows. Tabs: Explorer (drag z, see the decoded digit and where it sits
+A model picker at the top (the same networks trained with the KL term weighed 0, 1 and 5, and
+any of your own) that every tab follows. Tabs: Explorer (drag z, see the decoded digit and where it sits
 among the test digits), Reconstruct (upload, paste, photograph or draw a digit; see q(z|x)),
 Manifold (an n x n grid of decodes, linear or prior-CDF spaced), Sample & interpolate, ELBO
 anatomy (every term of the bound the VAE is trained on, next to the exact log p(x)), and
 Training (the latent space forming, epoch by epoch).
 
-This file is the page: its layout and which handler each event calls. The committed models
-are loaded by explorer/models.py (models.load(), first thing here); what the handlers do is in
+This file is the page: its layout and which handler each event calls. The models are loaded
+by explorer/models.py (models.load(), first thing here); what the handlers do is in
 explorer/api.py (the API's endpoints), explorer/events.py and explorer/elbo_tab.py (the page's
 events), the words in explorer/text.py, the pictures and controls the page is made of in
 explorer/components.py, and the server's limits in explorer/gradio_adjustments.py, which hold
 however `demo` is served. How the page's own state (explorer/static/) and Gradio's controls
-talk: docs/architecture.md. Only checkpoints/ is read: no dataset, no network.
+talk: docs/architecture.md. Only checkpoints/ and your own checkpoints are read (and MNIST's test
+digits where VAE_DATA_DIR holds them, for an own model nobody evaluated): no network.
 """
 import json
+import os
 import random
+import sys
 
 import gradio as gr
 
-from explorer import models
+from explorer import models, own
 
-models.load()  # the committed models, the test digits and the page's files, before the page that shows them
+try:  # the models, the test digits and the page's files, before the page that shows them
+    # Options only where this file is the program (`python app.py --checkpoint ...`); `import app` and
+    # `gradio app.py` leave them to the environment (VAE_CHECKPOINTS).
+    models.load(own.parse_request(sys.argv[1:] if __name__ == "__main__" else [], os.environ, list(models.MODEL_FOLDERS)))
+except own.CheckpointError as e:
+    sys.exit(f"app.py: {e}")
 
 from explorer import api, elbo_tab, events, gradio_adjustments, text  # noqa: E402
 from explorer.components import (MAP_CANVAS, PAD, SEED, STATUS, TRAINING_VIEW, digit_output, digit_sheet,  # noqa: E402
@@ -54,14 +63,14 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # One row above the tabs, so that a projector's first screen holds the Explorer's map, digit and
     # sliders: the model picker, the buttons, and the words about the model folded away.
     with gr.Row(elem_id="header", equal_height=True):
-        model = gr.Radio([(text.MODEL_LABELS[name], name) for name in models.MODELS], value=models.DEFAULT_MODEL, elem_id="model",
+        model = gr.Radio([(text.model_label(name), name) for name in models.MODELS], value=models.DEFAULT.name, elem_id="model",
                          label="Model (every tab shows it)", scale=3)
         with gr.Column(scale=1, min_width=220):
             reset_view = gr.Button("↺ Reset the views", size="sm", elem_id="reset_view")
             copy_link = gr.Button("Copy a link to this view", size="sm", elem_id="copy_link")
             page = view("page", STATUS)  # the page's state lives here; its value passes the state to the controls
-    with gr.Accordion("About this model, and the three side by side", open=False, elem_id="about_model"):
-        model_words = gr.Markdown(events.model_words(models.DEFAULT_MODEL)[0], elem_id="model_words", latex_delimiters=text.LATEX)
+    with gr.Accordion(text.about_models(len(models.MODELS)), open=False, elem_id="about_model"):
+        model_words = gr.Markdown(events.model_words(models.DEFAULT.name)[0], elem_id="model_words", latex_delimiters=text.LATEX)
         gr.Markdown(text.models_table({name: m.facts for name, m in models.MODELS.items()}), latex_delimiters=text.LATEX)
     my_pixels = gr.State(None)  # the last uploaded or drawn digit, as the model sees it (uint8 28x28)
     my_posterior = gr.State(None)  # its q(z|x)
@@ -188,7 +197,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                                                     interactive=False, buttons=PICTURE_BUTTONS)
                             with gr.Accordion("All terms as JSON", open=False):
                                 elbo_json = gr.JSON(label="terms (nats)", elem_id="elbo_json")
-            elbo_reading = gr.Markdown(events.model_words(models.DEFAULT_MODEL)[1], elem_id="elbo_reading", latex_delimiters=text.LATEX)
+            elbo_reading = gr.Markdown(events.model_words(models.DEFAULT.name)[1], elem_id="elbo_reading", latex_delimiters=text.LATEX)
 
         with gr.Tab("Training", id="training") as tabs["training"]:
             gr.Markdown(text.TRAINING, latex_delimiters=text.LATEX)
@@ -197,7 +206,8 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     view("training", TRAINING_VIEW, title="The test digits' posterior means")
                 with gr.Column(scale=2):
                     with gr.Row(equal_height=True):
-                        epoch = gr.Slider(1, len(models.DEFAULT.history), value=1, step=1, label="epoch", elem_id="train_epoch", scale=3)
+                        epoch = gr.Slider(1, value=1, step=1, label="epoch", elem_id="train_epoch", scale=3,
+                                          **events.epoch_range(len(models.DEFAULT.history)))
                         play = gr.Button("▶ Play / pause", elem_id="train_play", scale=1)
                     # No fixed height: at 260 px the legend under the plot was cut off.
                     elbo_curve, kl_curve = (gr.LinePlot(curve, x="epoch", y="nats", color="curve", color_map=events.CURVE_COLOURS,
@@ -224,7 +234,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
             return gr.Image(format="png")
 
         def which_model():  # a call without it gets the default model
-            return gradio_adjustments.optional(gr.Textbox(models.DEFAULT_MODEL, label="model"))
+            return gradio_adjustments.optional(gr.Textbox(models.DEFAULT.name, label="model"))
 
         endpoint(api.decode, [number("z1"), number("z2"), which_model()], picture(), "decode")
         endpoint(api.reconstruct, [gr.File(label="image"), which_model()],

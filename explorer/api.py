@@ -3,7 +3,7 @@ the page's events share with them.
 
 Each endpoint's docstring is what the "Use via API" page says about it and each of its parameters
 and results (explorer/gradio_adjustments.py, documented_api). Every endpoint takes an optional
-`model`, DEFAULT_MODEL if left out. Bad input raises gr.Error carrying the message of vae.inputs or
+`model`, the default model (models.DEFAULT) if left out. Bad input raises gr.Error carrying the message of vae.inputs or
 vae.preprocess, which the API returns as its error and the ELBO tab shows as a toast (the Reconstruct
 tab shows a refused picture's message in place of its results: explorer/events.py).
 
@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from explorer import models
-from explorer.models import DEFAULT_MODEL, Committed, committed
+from explorer.models import Model, named
 from vae import draw, inputs, latent
 from vae.anatomy import elbo_anatomy
 from vae.likelihood import (BestGaussian, CoarseGrid, TruePosterior, best_gaussian, coarse_grid, log_marginal_quadrature,
@@ -63,7 +63,7 @@ def uploaded_pixels(image: str | bytes | None, notes: list[str] | None = None) -
     return latent.to_uint8(prepare_image(open_image(image), notes))[0]
 
 
-def posterior_of(pixels: np.ndarray, m: Committed | None = None) -> dict:
+def posterior_of(pixels: np.ndarray, m: Model | None = None) -> dict:
     """q(z|x) of a digit under a model (the default if None) as the page and the API show it:
     {"mu": [2], "sigma": [2]}, rounded to 4 decimals."""
     mu, sigma = latent.posterior((m or models.DEFAULT).model, latent.from_uint8(pixels))
@@ -90,7 +90,7 @@ def sample_seed(pixels: np.ndarray) -> int:
     return zlib.crc32(pixels.tobytes())
 
 
-def reconstruction_of(pixels: np.ndarray, m: Committed | None = None) -> Reconstructed:
+def reconstruction_of(pixels: np.ndarray, m: Model | None = None) -> Reconstructed:
     """A uint8 28x28 digit read back through a model (the default if None): the reading, averaged over
     the tempered posterior around q(z|x), whose most probable z is "mode" (vae.reading); decode(mu);
     and the digit decoded at one z drawn from q(z|x), with eps ~ N(0, I) seeded by sample_seed. mu and
@@ -111,7 +111,7 @@ _coarse: dict[str, CoarseGrid] = {}
 _coarse_lock = threading.Lock()
 
 
-def coarse(m: Committed | None = None) -> CoarseGrid:
+def coarse(m: Model | None = None) -> CoarseGrid:
     """The decoded coarse grid that log p(x) and p(z|x) share (~120 MB a model), built once for each."""
     m = m or models.DEFAULT
     with _coarse_lock:
@@ -135,7 +135,7 @@ class ExactTerms(NamedTuple):
 
 @lru_cache(maxsize=64)
 @torch.inference_mode()
-def exact_terms(pixels: bytes, name: str = DEFAULT_MODEL) -> ExactTerms:
+def exact_terms(pixels: bytes, name: str) -> ExactTerms:
     """log p(x) by quadrature, p(z|x) on a grid and the best diagonal Gaussian q* of a digit
     (uint8 28x28 as bytes) under a model, computed once per digit and model."""
     m, x = models.MODELS[name], input_of(pixels)
@@ -144,7 +144,7 @@ def exact_terms(pixels: bytes, name: str = DEFAULT_MODEL) -> ExactTerms:
     return ExactTerms(log_px, best_gaussian(m.model, x, log_px, posterior), posterior)
 
 
-def anatomy_of(pixels: np.ndarray, L, K, seed, m: Committed | None = None) -> dict:
+def anatomy_of(pixels: np.ndarray, L, K, seed, m: Model | None = None) -> dict:
     """Every term of the ELBO for a uint8 28x28 digit (vae.anatomy.elbo_anatomy): the one path to
     these numbers for the ELBO tab and the /elbo endpoint alike."""
     m = m or models.DEFAULT
@@ -158,7 +158,7 @@ def anatomy_of(pixels: np.ndarray, L, K, seed, m: Committed | None = None) -> di
 
 @user_errors
 @torch.inference_mode()
-def decode(z1: float, z2: float, model: str = DEFAULT_MODEL) -> np.ndarray:
+def decode(z1: float, z2: float, model: str | None = None) -> np.ndarray:
     """Decode the latent point (z1, z2) into a digit.
 
     Args:
@@ -168,12 +168,12 @@ def decode(z1: float, z2: float, model: str = DEFAULT_MODEL) -> np.ndarray:
     Returns:
         the decoded digit, white ink on black, 112 x 112 pixels (28 x 28 enlarged 4x), PNG
     """
-    m, z1, z2 = committed(model), inputs.check_z(z1, "z1"), inputs.check_z(z2, "z2")
+    m, z1, z2 = named(model), inputs.check_z(z1, "z1"), inputs.check_z(z2, "z2")
     return digit_image(latent.decode_images(m.display, [[z1, z2]])[0])
 
 
 @user_errors
-def reconstruct(image: str, model: str = DEFAULT_MODEL) -> Reconstructed:
+def reconstruct(image: str, model: str | None = None) -> Reconstructed:
     """Encode a picture of one digit and decode it again, three ways.
 
     Args:
@@ -186,14 +186,14 @@ def reconstruct(image: str, model: str = DEFAULT_MODEL) -> Reconstructed:
         a sample: the decoder's digit at z = mu + sigma * eps, eps ~ N(0, I) drawn with the CRC-32 of the 784 prepared pixels as seed (the same picture, the same sample), enlarged 4x, PNG
         q(z|x) = N(mu, diag sigma^2), the posterior's most probable z near it and the sampled z as {"mu": [z1, z2], "sigma": [s1, s2], "mode": [z1, z2], "sample": [z1, z2]}, with "note" when the picture is doubtful
     """
-    m, notes = committed(model), []
+    m, notes = named(model), []
     read = reconstruction_of(uploaded_pixels(image, notes), m)
     return read._replace(posterior={**read.posterior, "note": " ".join(notes)}) if notes else read
 
 
 @user_errors
 @torch.inference_mode()
-def grid(z1: float, z2: float, span: float, n: int, spacing: str, model: str = DEFAULT_MODEL) -> Image.Image:
+def grid(z1: float, z2: float, span: float, n: int, spacing: str, model: str | None = None) -> Image.Image:
     """An n x n grid of decoded digits: the latent space's manifold, as in Kingma & Welling's figure.
 
     Args:
@@ -206,7 +206,7 @@ def grid(z1: float, z2: float, span: float, n: int, spacing: str, model: str = D
     Returns:
         the grid with its z1 and z2 axes, PNG
     """
-    m, z1, z2 = committed(model), inputs.check_z(z1, "centre z1"), inputs.check_z(z2, "centre z2")
+    m, z1, z2 = named(model), inputs.check_z(z1, "centre z1"), inputs.check_z(z2, "centre z2")
     span, n, spacing = inputs.check_span(span), inputs.check_grid_n(n), inputs.check_spacing(spacing)
     cols, rows, points = latent.grid_points(z1, z2, span, n, spacing)
     return draw.render_grid(latent.decode_images(m.display, points), cols, rows)
@@ -214,7 +214,7 @@ def grid(z1: float, z2: float, span: float, n: int, spacing: str, model: str = D
 
 @user_errors
 @torch.inference_mode()
-def sample(n: int, seed: int, model: str = DEFAULT_MODEL) -> np.ndarray:
+def sample(n: int, seed: int, model: str | None = None) -> np.ndarray:
     """Digits decoded from z drawn from the prior N(0, I): what the VAE generates.
 
     Args:
@@ -224,13 +224,13 @@ def sample(n: int, seed: int, model: str = DEFAULT_MODEL) -> np.ndarray:
     Returns:
         the digits tiled in a near-square sheet, enlarged 2x, PNG
     """
-    m, n, seed = committed(model), inputs.check_samples_n(n), inputs.check_seed(seed)
+    m, n, seed = named(model), inputs.check_samples_n(n), inputs.check_seed(seed)
     return draw.sample_sheet(latent.decode_images(m.display, latent.prior_samples(n, seed)))
 
 
 @user_errors
 @torch.inference_mode()
-def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int, model: str = DEFAULT_MODEL) -> np.ndarray:
+def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int, model: str | None = None) -> np.ndarray:
     """Decode evenly spaced points on the straight line from A = (a1, a2) to B = (b1, b2) in the latent space.
 
     Args:
@@ -245,13 +245,13 @@ def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int, model: s
     """
     a = [inputs.check_z(a1, "A z1"), inputs.check_z(a2, "A z2")]
     b = [inputs.check_z(b1, "B z1"), inputs.check_z(b2, "B z2")]
-    m, steps = committed(model), inputs.check_steps(steps)
+    m, steps = named(model), inputs.check_steps(steps)
     return draw.strip(latent.decode_images(m.display, latent.interpolation_points(a, b, steps)))
 
 
 @user_errors
 @torch.inference_mode()
-def elbo(image: str, L: int, K: int, seed: int = 0, model: str = DEFAULT_MODEL) -> dict:
+def elbo(image: str, L: int, K: int, seed: int = 0, model: str | None = None) -> dict:
     """Every term of the ELBO for a picture of a digit, next to the exact log p(x), in nats.
 
     Args:
@@ -263,5 +263,5 @@ def elbo(image: str, L: int, K: int, seed: int = 0, model: str = DEFAULT_MODEL) 
     Returns:
         {reconstruction, kl, elbo, iwae (each with a *_stderr), log_px, gap, approximation_gap, amortization_gap, mu, sigma, ...}
     """
-    m = committed(model)
+    m = named(model)
     return anatomy_of(uploaded_pixels(image), L, K, seed, m)

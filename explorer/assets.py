@@ -7,9 +7,9 @@
     page-<hash>.js ...   the page's own JavaScript: the ES modules of explorer/static/, each
                          importing the others by their hashed names (write_modules)
 
-There is a decoder, points and replay pack for each committed model. Each name carries a hash of
-its bytes, so a browser may keep a file for good (the route says so: gradio_adjustments.serve_assets)
-and a changed file gets a new name.
+There is a decoder, points and replay pack for each model (no replay for a run trained without
+one). Each name carries a hash of its bytes, so a browser may keep a file for good (the route says
+so: gradio_adjustments.serve_assets) and a changed file gets a new name.
 
 The .bin files are "packs": the 4 bytes VAEP, a little-endian uint32 header length, a
 JSON header {"meta": {...}, "arrays": {name: {"dtype", "shape", "offset"}}}, then the
@@ -129,14 +129,15 @@ def write_asset(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
 
 
 def write_assets(folder: Path, checkpoint: dict, check: dict, mu: np.ndarray, labels: np.ndarray,
-                 images: np.ndarray, replay: dict) -> dict[str, Path]:
+                 images: np.ndarray, replay: dict | None) -> dict[str, Path]:
     """Write the page's files for a loaded checkpoint file (see decoder_pack for it and `check`), the map's
-    points with the class names the checkpoint records (see points_pack) and its training replay (as
-    vae.replay.save_replay wrote it); {"decoder",
-    "points", "replay"} -> path."""
-    return {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
-            "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images, class_names(checkpoint["meta"]))),
-            "replay": write_asset(folder, "replay", ".bin", replay_pack(replay))}
+    points with the class names the checkpoint records (see points_pack) and its training replay (as vae.replay.save_replay wrote it), if it has one;
+    {"decoder", "points", "replay"} -> path, without "replay" for a run without one."""
+    files = {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
+             "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images, class_names(checkpoint["meta"])))}
+    if replay is not None:
+        files["replay"] = write_asset(folder, "replay", ".bin", replay_pack(replay))
+    return files
 
 
 # An import of a sibling module: `from "./name.js"` (the page's modules import nothing else).

@@ -10,7 +10,7 @@ import json
 
 import gradio as gr
 
-from explorer import models
+from explorer import models, text
 from explorer.events import window_note
 from vae import draw, inputs
 
@@ -61,8 +61,10 @@ def page_config(controls: dict[str, gr.components.Component], defaults: dict, re
     ranges = {key: [c.minimum, c.maximum, c.step] for key, c in controls.items() if isinstance(c, gr.Slider)}
     return {
         "models": {name: {"decoder_url": asset_url(m.assets["decoder"]), "points_url": asset_url(m.assets["points"]),
-                          "replay_url": asset_url(m.assets["replay"]), "note": window_note(m), "epochs": len(m.history)}
+                          "replay_url": asset_url(m.assets["replay"]) if "replay" in m.assets else None,
+                          "note": window_note(m), "epochs": len(m.history)}
                    for name, m in models.MODELS.items()},
+        "no_replay": text.NO_REPLAY,
         "frame": dataclasses.asdict(models.MAP),
         "style": {"colours": draw.DIGIT_COLOURS.tolist(), "ink": draw.INK, "hover": draw.HOVER, "axis": draw.AXIS,
                   "label_size": draw.LABEL_SIZE, "short_name": draw.SHORT_NAME, "name_size": draw.NAME_SIZE, "splat_radius": draw.SPLAT_RADIUS, "splat_alpha": draw.SPLAT_ALPHA,

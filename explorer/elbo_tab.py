@@ -16,7 +16,7 @@ from PIL import Image
 
 from explorer import models, text
 from explorer.api import anatomy_of, coarse, digit_image, exact_terms, input_of, uploaded_pixels, user_errors
-from explorer.models import DEFAULT_MODEL, MODEL_FOLDERS, committed
+from explorer.models import named
 from vae import draw, latent
 from vae.likelihood import TOL, TruePosterior
 
@@ -37,28 +37,29 @@ def elbo_frame(posterior: TruePosterior, gaussians: list[tuple[np.ndarray, np.nd
 
 @lru_cache(maxsize=64)
 @torch.inference_mode()
-def posterior_picture(pixels: bytes, name: str = DEFAULT_MODEL) -> tuple[draw.MapFrame, Image.Image]:
+def posterior_picture(pixels: bytes, name: str | None = None) -> tuple[draw.MapFrame, Image.Image]:
     """The zoomed map of a digit's ELBO tab without its samples: p(z|x) as a grey wash, q(z|x)'s
     1- and 2-sigma rings (ink) and q*'s 1-sigma ring (white, edged with ink), over the test digits,
     and the window it shows. Greys only, so that none is taken for a class. Computed once per digit and model."""
-    m, exact = models.MODELS[name], exact_terms(pixels, name)
+    m = named(name)
+    exact = exact_terms(pixels, m.name)
     x = input_of(pixels)
     mu, sigma = latent.posterior(m.model, x)
     best_mu, best_sigma = exact.best.mu.numpy(), exact.best.sigma.numpy()
     post = exact.posterior  # its grid spans the mass within MASS_NATS of the peak: wider than the frame, and fine enough
     frame = elbo_frame(post, [(mu, sigma), (best_mu, best_sigma)])
-    image = draw.render_map(frame, m.mu, models.test_labels, m.classes)
+    image = draw.render_map(frame, m.mu, m.labels, m.classes)
     draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
     draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour="white", halo=draw.INK)
     draw.draw_ellipses(image, frame, mu, sigma)
     return frame, image
 
 
-def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int, model: str = DEFAULT_MODEL) -> tuple:
+def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int, model: str | None = None) -> tuple:
     """The whole ELBO tab for a digit: numbers panel, JSON, zoomed map, decoded samples, the digit."""
     if pixels is None:
         raise gr.Error("Pick a test digit, or upload or draw one.", print_exception=False)
-    m = user_errors(committed)(model)
+    m = user_errors(named)(model)
     terms = user_errors(anatomy_of)(pixels, L, K, seed, m)
     z = np.array(terms["z_samples"])
     frame, base = posterior_picture(pixels.tobytes(), m.name)
@@ -68,7 +69,7 @@ def elbo_view(pixels: np.ndarray | None, L: int, K: int, seed: int, model: str =
     return text.elbo_table(terms, TOL), terms, image, draw.sample_sheet(decodes), digit_image(pixels)
 
 
-def elbo_pick(index, L, K, seed, model: str = DEFAULT_MODEL) -> tuple:
+def elbo_pick(index, L, K, seed, model: str | None = None) -> tuple:
     """The tab for test digit #index, whenever its picker changes (a digit picked in the list or on the
     thumbnails); a picker cleared (by an upload, which shows no test digit) changes nothing."""
     if index is None:
@@ -78,7 +79,7 @@ def elbo_pick(index, L, K, seed, model: str = DEFAULT_MODEL) -> tuple:
 
 
 @user_errors
-def elbo_upload(image: str | None, L, K, seed, model: str = DEFAULT_MODEL) -> tuple:
+def elbo_upload(image: str | None, L, K, seed, model: str | None = None) -> tuple:
     """The ELBO tab for an uploaded digit; its test-digit picker is cleared, as it shows none of them."""
     if image is None:
         return (gr.skip(),) * 7
@@ -86,7 +87,7 @@ def elbo_upload(image: str | None, L, K, seed, model: str = DEFAULT_MODEL) -> tu
     return pixels, *elbo_view(pixels, L, K, seed, model), None
 
 
-def elbo_my_digit(pixels, L, K, seed, model: str = DEFAULT_MODEL) -> tuple:
+def elbo_my_digit(pixels, L, K, seed, model: str | None = None) -> tuple:
     """The ELBO tab for the digit of the Reconstruct tab; its test-digit picker is cleared."""
     if pixels is None:
         raise gr.Error("Upload or draw a digit in the Reconstruct tab first.", print_exception=False)
@@ -100,14 +101,14 @@ def elbo_again(pixels, L, K, seed, model: str) -> tuple:
     return elbo_view(pixels, L, K, seed, model)
 
 
-@lru_cache(maxsize=len(MODEL_FOLDERS))
-def first_elbo_view(model: str = DEFAULT_MODEL) -> tuple:
+@lru_cache(maxsize=None)  # one view per model
+def first_elbo_view(model: str | None = None) -> tuple:
     """The tab's first view. It needs the coarse grid (seconds), so the default model's is made
     by warm_up after start-up, or when the tab is first opened."""
     return elbo_view(models.test_images[FIRST_ELBO["index"]], FIRST_ELBO["L"], FIRST_ELBO["K"], FIRST_ELBO["seed"], model)
 
 
-def elbo_tab_opened(pixels, model: str = DEFAULT_MODEL) -> tuple:
+def elbo_tab_opened(pixels, model: str | None = None) -> tuple:
     if pixels is not None:
         return (gr.skip(),) * 6
     return models.test_images[FIRST_ELBO["index"]], *first_elbo_view(model)

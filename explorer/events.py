@@ -18,7 +18,7 @@ from PIL import Image
 
 from explorer import models, text
 from explorer.api import Reconstructed, reconstruction_of, uploaded_pixels
-from explorer.models import DEFAULT_MODEL, DIGIT_REGION, MAP, Z_RANGE, Committed, committed
+from explorer.models import DIGIT_REGION, MAP, Z_RANGE, Model, named
 from vae import draw, latent
 from vae.likelihood import TOL
 from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_image
@@ -26,12 +26,19 @@ from vae.preprocess import MAX_UPLOAD_BYTES, ImageError, open_image, prepare_ima
 # ---------------------------------------------------------------- the model picker and the Training tab
 
 
+def epoch_range(epochs: int) -> dict:
+    """The Training tab's epoch slider for a run of `epochs` epochs: from 1 to its last. A one-epoch run has
+    nothing to step through, and Gradio's slider needs its maximum above its minimum: 1 to 2, fixed at 1
+    (the page keeps the epoch within the run too: page.js's tidy)."""
+    return {"maximum": max(epochs, 2), "interactive": epochs > 1}
+
+
 def model_words(model: str) -> tuple:
     """What the page says about a model when it is picked: its paragraph under the picker, the ELBO
     tab's reading of the numbers, and the Training tab's epoch slider, which spans its epochs."""
-    m = committed(model)
+    m = named(model)
     return (text.model_text(m.name, m.facts), text.elbo_reading(m.facts, m.facts["beta"], TOL),
-            gr.update(maximum=len(m.history)))
+            gr.update(**epoch_range(len(m.history))))
 
 
 # The curves by their names in the plots' legends (test and training digits; the reconstruction term on the test
@@ -47,10 +54,10 @@ CURVE_COLOURS = {"test": "#1f77b4", "training": "#ff7f0e", RECONSTRUCTION_CURVE:
 LEGENDS = ([*CURVES, RECONSTRUCTION_CURVE], [*KL_CURVES])
 
 
-def training_curves(epoch, model: str = DEFAULT_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
+def training_curves(epoch, model: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Training tab's loss curves, in nats per digit over the epochs (the test reconstruction term
     beside the negative ELBO; the KL term apart, on its own scale), each with a vertical line at `epoch`."""
-    m = committed(model)
+    m = named(model)
     epoch = int(np.clip(round(float(epoch or 1)), 1, len(m.history)))
     elbo_rows = [(h["epoch"], h[key], curve) for h in m.history for curve, key in CURVES.items()]
     elbo_rows += [(h["epoch"], -h["reconstruction"], RECONSTRUCTION_CURVE) for h in m.history]
@@ -67,7 +74,7 @@ def training_curves(epoch, model: str = DEFAULT_MODEL) -> tuple[pd.DataFrame, pd
 # ---------------------------------------------------------------- the Reconstruct tab
 
 
-def posterior_map(post: dict | None, m: Committed | None = None) -> Image.Image:
+def posterior_map(post: dict | None, m: Model | None = None) -> Image.Image:
     """The model's latent map with the posterior's peak marked and q(z|x)'s mean and 1- and 2-sigma ellipses."""
     m = m or models.DEFAULT
     if not post:
@@ -89,11 +96,11 @@ class Shown(NamedTuple):
     pixels: np.ndarray | None  # the digit, for the other tabs
 
 
-def nothing_shown(m: Committed, message: str = "") -> Shown:
+def nothing_shown(m: Model, message: str = "") -> Shown:
     return Shown(None, message, m.base_map, None)
 
 
-def reconstruction_view(pixels: np.ndarray, m: Committed, notes: list[str] = ()) -> Shown:
+def reconstruction_view(pixels: np.ndarray, m: Model, notes: list[str] = ()) -> Shown:
     """Everything the Reconstruct tab shows for a digit (q(z|x) in words, after what was done with a
     doubtful picture), and the digit for the other tabs."""
     read = reconstruction_of(pixels, m)
@@ -119,10 +126,10 @@ class Upload(NamedTuple):
     shown: Shown
 
 
-def reconstruct_upload(image: str | None, model: str = DEFAULT_MODEL) -> Upload:
+def reconstruct_upload(image: str | None, model: str | None = None) -> Upload:
     """What the tab shows for an uploaded picture: its reconstructions, or, for a picture refused, no
     pictures and the reason, in the page (a gr.Error would leave the last digit's results under its badges)."""
-    m = committed(model)
+    m = named(model)
     if image is None:
         return Upload(None, nothing_shown(m))
     notes: list[str] = []
@@ -143,7 +150,7 @@ def show_upload(upload: Upload | None, image: str | None, which: str) -> tuple:
 
 def reconstruct_again(pixels: np.ndarray | None, model: str, which: str) -> tuple:
     """The Reconstruct tab when another model is picked: the same digit, through that model."""
-    m = committed(model)
+    m = named(model)
     return tab_outputs(nothing_shown(m) if pixels is None else reconstruction_view(pixels, m), which)
 
 
@@ -162,11 +169,11 @@ def drawing_bytes(drawing: object) -> bytes:
         raise ImageError("The drawing did not arrive as a PNG picture: reload the page and draw again.") from None
 
 
-def reconstruct_drawing(drawing: str | None, model: str = DEFAULT_MODEL, which: str = "reading") -> tuple:
+def reconstruct_drawing(drawing: str | None, model: str | None = None, which: str = "reading") -> tuple:
     """Live reconstruction of the drawing pad (a PNG data URL of black strokes on transparent), as
     tab_outputs; an empty pad ("") clears the outputs instead of complaining, and a drawing refused
     says why in their place."""
-    m = committed(model)
+    m = named(model)
     if not drawing:
         return tab_outputs(nothing_shown(m), which)
     notes: list[str] = []
@@ -183,7 +190,7 @@ def reconstruct_drawing(drawing: str | None, model: str = DEFAULT_MODEL, which: 
 # ---------------------------------------------------------------- the Manifold tab
 
 
-def window_note(m: Committed) -> str:
+def window_note(m: Model) -> str:
     """What the page says under the grid when its window reaches beyond |z| = DIGIT_REGION, where no digit lives."""
     outside = int((np.abs(m.mu) > DIGIT_REGION).any(axis=1).sum())
     return (f"Part of this window lies beyond |z| = {DIGIT_REGION:g}, where the prior puts almost no mass (under "
@@ -199,7 +206,7 @@ def slider_value(z: float) -> float:
     return round(float(np.clip(z, -Z_RANGE, Z_RANGE)), 2)
 
 
-def test_digit_mu(index: int, m: Committed | None = None) -> tuple[float, float]:
+def test_digit_mu(index: int, m: Model | None = None) -> tuple[float, float]:
     """Where the model's q(z|x) puts test digit #index, as the sliders can show it: its mean as the
     latent map's points hold it (float32, explorer/assets.py), from which the page places an
     interpolation end named as that digit."""

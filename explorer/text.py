@@ -76,11 +76,24 @@ ELBO_INTRO = (
 )
 
 MODEL_LABELS = {"beta0": "β = 0: reconstruction alone", "beta1": "β = 1: the VAE (the ELBO)", "beta5": "β = 5: KL weighed 5×"}
+NOT_EVALUATED = "not evaluated"  # a figure only `python -m vae.evaluate` computes, for a model it has not measured
 
 
-def model_text(name: str, facts: dict) -> str:
-    """The paragraph under the model picker: what the KL term's weight did to this model, pointing at
-    what the pictures show, and the classes its prior samples never show. `facts`: models.Committed.facts."""
+def model_label(name: str) -> str:
+    """The model's name in the picker and the table: a committed model's words, or your own's NAME."""
+    return MODEL_LABELS.get(name, f"{name}: your checkpoint")
+
+
+def about_models(count: int) -> str:
+    """The title of the folded words about the model picked and the models side by side."""
+    words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    return f"About this model, and the {words.get(count, count)} side by side" if count > 1 else "About this model"
+
+
+def legibility_text(facts: dict) -> str:
+    """How legible the model's prior samples are to bench/classifier.py's CNN, and the classes they never show."""
+    if "prior_digits" not in facts:
+        return f"How legible its prior samples are: {NOT_EVALUATED} (no bench/classifier.pt)."
     digits = facts["prior_digits"]
     missing = [str(d) for d, count in enumerate(digits) if count < 0.005 * sum(digits)]
     legible = (f"A classifier ({facts['classifier_test_accuracy']:.2%} right on MNIST's test set) is on average "
@@ -89,6 +102,30 @@ def model_text(name: str, facts: dict) -> str:
     if missing:
         named = ", ".join(missing[:-1]) + " or " + missing[-1] if len(missing) > 1 else missing[0]
         legible += f" Among {sum(digits):,} prior samples it finds no {named}."
+    return legible
+
+
+def own_model_text(name: str, facts: dict) -> str:
+    """The paragraph under the model picker for a checkpoint of your own: what it is, and whose figures the page shows."""
+    epochs = f"{facts['epochs']} epoch{'s' if facts['epochs'] != 1 else ''}"
+    words = (f"**{name}: your checkpoint** `{facts['path']}`, {facts['depth']} hidden layer(s) × {facts['hidden']} units, "
+             f"trained for {epochs} with the KL term weighed β = {facts['beta']:g}.")
+    if facts["evaluated"]:
+        words += f" Its figures are those `python -m vae.evaluate` wrote for this checkpoint, on {facts['digits']:,} test digits."
+    else:
+        words += (f" Nobody has evaluated it yet, so the app measured it at start-up on {facts['digits_words']}: its map shows "
+                  f"those, and its ELBO's terms are averaged over them with one sample of $z$ each. Its exact "
+                  f"$\\log p_\\theta(x)$ and IWAE bound are {NOT_EVALUATED}: `python -m vae.evaluate --checkpoint {facts['path']}` "
+                  "computes them (minutes) and the app shows them from then on.")
+    return words
+
+
+def model_text(name: str, facts: dict) -> str:
+    """The paragraph under the model picker: what the KL term's weight did to this model, pointing at
+    what the pictures show, and the classes its prior samples never show. `facts`: models.Model.facts."""
+    legible = legibility_text(facts)
+    if name not in MODEL_LABELS:
+        return f"{own_model_text(name, facts)} {legible}"
     if name == "beta0":
         words = ("**β = 0: the reconstruction term alone**, $\\mathbb{E}_{q_\\phi(z \\mid x)} \\log p_\\theta(x \\mid z)$, "
                  "with the KL term $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$, the regularizer that holds the codes near the prior, taken away. Nothing pulls "
@@ -114,19 +151,31 @@ def model_text(name: str, facts: dict) -> str:
 
 
 def models_table(facts: dict[str, dict]) -> str:
-    """The committed models side by side, each column one model's models.Committed.facts (vae.evaluate's
-    figures, nats per test digit)."""
-    rows = [("test −ELBO", lambda f: f"{f['neg_elbo']:.2f}"),
-            ("reconstruction $-\\mathbb{E}_q \\log p_\\theta(x \\mid z)$", lambda f: f"{f['reconstruction_nll']:.2f}"),
-            ("KL $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$", lambda f: f"{f['kl']:.2f}"),
-            ("exact $-\\log p_\\theta(x)$ (quadrature)", lambda f: f"{f['neg_log_px']:.2f}"),
-            ("classifier's mean confidence on 2,000 prior samples", lambda f: f"{f['prior_confidence']:.1%}"),
-            ("prior mass decoding to a digit it is ≥ 90% sure of", lambda f: f"{f['prior_mass_confident']:.1%}"),
-            ("99% of the test digits' codes lie within", lambda f: f"\\|z\\| = {f['radius']:.1f}"),
-            ("typical width σ of $q_\\phi(z \\mid x)$", lambda f: f"{f['sigma']:.2g}"),
-            ("networks: hidden layers × units, epochs", lambda f: f"{f['depth']} × {f['hidden']}, {f['epochs']}")]
-    head = NATS + "\n\n| | " + " | ".join(MODEL_LABELS[name] for name in facts) + " |\n|---|" + "---:|" * len(facts) + "\n"
-    return head + "\n".join(f"| {label} | " + " | ".join(cell(f) for f in facts.values()) + " |" for label, cell in rows)
+    """The models side by side, each column one model's models.Model.facts (vae.evaluate's figures, nats
+    per test digit), a figure missing for a model nobody evaluated said so; and under it, where its figures come from."""
+    rows = [("test −ELBO", "neg_elbo", "{:.2f}"),
+            ("reconstruction $-\\mathbb{E}_q \\log p_\\theta(x \\mid z)$", "reconstruction_nll", "{:.2f}"),
+            ("KL $D_{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z))$", "kl", "{:.2f}"),
+            ("exact $-\\log p_\\theta(x)$ (quadrature)", "neg_log_px", "{:.2f}"),
+            ("classifier's mean confidence on 2,000 prior samples", "prior_confidence", "{:.1%}"),
+            ("prior mass decoding to a digit it is ≥ 90% sure of", "prior_mass_confident", "{:.1%}"),
+            ("99% of the test digits' codes lie within", "radius", "\\|z\\| = {:.1f}"),
+            ("typical width σ of $q_\\phi(z \\mid x)$", "sigma", "{:.2g}")]
+
+    def cell(f: dict, key: str, form: str) -> str:
+        return form.format(f[key]) if key in f else NOT_EVALUATED
+
+    networks = ("networks: hidden layers × units, epochs", lambda f: f"{f['depth']} × {f['hidden']}, {f['epochs']}")
+    head = NATS + "\n\n| | " + " | ".join(model_label(name) for name in facts) + " |\n|---|" + "---:|" * len(facts) + "\n"
+    lines = [f"| {label} | " + " | ".join(cell(f, key, form) for f in facts.values()) + " |" for label, key, form in rows]
+    lines.append(f"| {networks[0]} | " + " | ".join(networks[1](f) for f in facts.values()) + " |")
+    notes = [f"**{name}** was not evaluated by `python -m vae.evaluate`: its figures were computed at start-up on "
+             f"{f['digits_words']}, its ELBO's terms with one sample of $z$ per digit." for name, f in facts.items() if not f["evaluated"]]
+    return head + "\n".join(lines) + "".join("\n\n" + note for note in notes)
+
+
+NO_REPLAY = ("This model has no training replay: it was trained with --replay 0, or its .replay.pt file is not beside "
+             "its checkpoint. The loss curves come from the checkpoint itself.")
 
 
 # Shown where the browser runs no JavaScript (explorer/gradio_adjustments.py); "{address}" is the app's address.
@@ -167,17 +216,19 @@ def elbo_reading(metrics: dict, beta: float, tol: float) -> str:
     "ELBO nor above $\\log p_\\theta(x)$, and climbs towards $\\log p_\\theta(x)$ as $K$ grows, unless $q_\\phi$ misses "
     "the mass. It is a bound *on average*: one $K$-sample estimate wobbles by its ± and may land a little above the "
     f"exact value, which the quadrature computes to within {tol:g} nats. ")
-    iwae_gap, K = metrics["iwae_gap"], metrics["K"]
-    if metrics.get("refit_command"):
+    if "iwae_gap" not in metrics:
+        reading += f"For this model the IWAE bound's gap over the test digits is {NOT_EVALUATED}."
+    elif metrics.get("refit_command"):
         reading += (
         "This model's encoder was refitted with the KL the other way round as well, "
         "$D_{KL}(p_\\theta(z \\mid x) \\,\\|\\, q_\\phi(z \\mid x))$, computed from the exact posterior: that direction "
         "makes $q_\\phi$ cover every mode, so the ELBO is a few nats looser and IWAE comes close to "
-        f"$\\log p_\\theta(x)$: {iwae_gap:.2f} nats below it on average over the 10,000 test digits with K = {K}. "
+        f"$\\log p_\\theta(x)$: {metrics['iwae_gap']:.2f} nats below it on average over the 10,000 test digits with K = {metrics['K']}. "
         "Not for every digit: where the encoder still sits beside the posterior's mass (test digit #35 is one), "
         "the amortization gap is tens of nats and no $K$ closes it.")
     else:
-        reading += f"For this model IWAE with K = {K} is {iwae_gap:.2f} nats below $\\log p_\\theta(x)$ on average over the 10,000 test digits."
+        reading += (f"For this model IWAE with K = {metrics['K']} is {metrics['iwae_gap']:.2f} nats below $\\log p_\\theta(x)$ "
+                    f"on average over the {metrics['digits']:,} test digits.")
     if beta != 1:
         objective = "the reconstruction term alone" if beta == 0 else f"reconstruction − {beta:g} × KL"
         reading += (f"\n\n**This model was not trained on the ELBO** but on {objective}. Its ELBO and its exact "

@@ -9,8 +9,9 @@ with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats. For the first
 parts with the best diagonal Gaussian of each digit (likelihood.best_gaussian). How legible
 the digits it generates are comes from the CNN of bench/classifier.py (vae/classifier.py): its
 mean confidence on 2,000 prior samples, and the share of the prior's mass it is sure of (for MNIST
-models only: the CNN knows digits). Writes the numbers to a JSON file beside the checkpoint, and
-writes the test-set posterior means and labels that the app's latent map draws.
+models only: the CNN knows digits). Writes the numbers to a JSON file beside the checkpoint, and writes
+the test-set posterior means and labels that the app's latent map draws; both record the checkpoint's
+SHA-256, by which the app knows them as that checkpoint's (explorer/own.py).
 
 The bounds and the quadrature run on `--device` (a GPU with auto, when there is one), several times
 faster than on a CPU; on a CPU the numbers are the same as they always were.
@@ -28,7 +29,7 @@ from vae.classifier import DEFAULT_CLASSIFIER, legibility, load_classifier
 from vae.data import DATASETS, DEFAULT_DATASET, load_mnist
 from vae.device import FLOAT64_DEVICES, DeviceError, pick_device
 from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature
-from vae.model import DEFAULT_CHECKPOINT, elbo, iwae_bound, load_checkpoint
+from vae.model import DEFAULT_CHECKPOINT, checkpoint_sha256, elbo, iwae_bound, load_checkpoint
 
 EXAMPLE_DIGITS = 100  # test digits stored beside the latents, for the app's digit picker
 
@@ -113,8 +114,10 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     result = evaluate(model.to(device), images, L=args.L, K=args.K, batch_size=args.batch_size, split_digits=args.split_digits)
     model.cpu()  # the legibility figures below are cheap, and their classifier is on the CPU
+    # The checkpoint's hash, in both files: the app shows figures beside a checkpoint only where they are its own.
+    sha = checkpoint_sha256(args.checkpoint)
     metrics = {**result["metrics"], "seconds": round(time.time() - t0, 1), "device": str(device), "dataset": dataset,
-               "checkpoint": Path(args.checkpoint).name,
+               "checkpoint": Path(args.checkpoint).name, "checkpoint_sha256": sha,
                "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs"),
                "refit_command": ckpt["meta"].get("fit_encoder", {}).get("command")}  # None if the encoder was not refitted
     per = result["per_digit"]
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     latents_path = Path(args.latents) if args.latents else directory / "test_latents.pt"
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     torch.save({"mu": per["mu"].float(), "logvar": per["logvar"].float(), "labels": labels.to(torch.uint8),
-                "images": (images[:EXAMPLE_DIGITS, 0] * 255).round().to(torch.uint8)}, latents_path)
+                "images": (images[:EXAMPLE_DIGITS, 0] * 255).round().to(torch.uint8), "checkpoint_sha256": sha}, latents_path)
     print(f"wrote {metrics_path} and {latents_path}")
     return metrics
 

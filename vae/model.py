@@ -5,6 +5,7 @@ p(z) = N(0, I), decoder p(x|z) = prod_i Bernoulli(x_i; p_i(z)) over the 784 pixe
 (grayscale intensities in [0, 1] are scored by the Bernoulli cross-entropy, as in
 pytorch/examples' VAE). Every quantity below is per example, in nats.
 """
+import hashlib
 import math
 from pathlib import Path
 from typing import NamedTuple
@@ -230,6 +231,12 @@ def load_checkpoint(path: str | Path | None = None) -> tuple[VAE, dict]:
     except (KeyError, TypeError, AttributeError, RuntimeError) as e:
         raise ValueError(f"{path} does not match the VAE architecture {ckpt.get('config')}: {e}") from None
     return model.eval(), ckpt
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """The SHA-256 of a checkpoint file's bytes: vae.evaluate records it in the figures it writes, so that
+    they can be told apart from another checkpoint's."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def load_model(path: str | Path | None = None) -> VAE:

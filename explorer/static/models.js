@@ -28,9 +28,11 @@ export function createModels(files, serverAsked) {
     ready: (name) => of(name).ready,
     points: (name) => of(name).points,
     maps: (name) => of(name).maps,
-    /* The training replay (vae/replay.py): the means after each epoch, a few manifolds, per-epoch metrics. */
+    /* The training replay (vae/replay.py): the means after each epoch, a few manifolds, per-epoch metrics;
+       null for a run without one. */
     replay(name) {
       const model = of(name);
+      if (!files[name].replay_url) return Promise.resolve(null);
       if (!model.replay) {
         model.replay = fetchPack(files[name].replay_url).then(({ meta, arrays }) => ({
           ...meta, mu: arrays.mu.data, labels: arrays.labels.data, count: arrays.labels.data.length,

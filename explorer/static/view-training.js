@@ -12,8 +12,15 @@ export function training(page, element, props, name) {
   let latest = 0;
   const paint = async (key) => {
     const ticket = ++latest, { model, train_epoch: wanted } = store.get(), replay = await page.models.replay(model);
+    if (ticket !== latest) return;
+    if (!replay) {  // a run trained without a replay: the caption says so, over empty pictures
+      for (const canvas of [mapCanvas, manifoldCanvas]) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+      caption.textContent = page.config.no_replay;
+      page.painted(name, key);
+      return;
+    }
     const points = await page.models.points(model);  // the classes' names, which the replay's map writes too
-    if (!replay || ticket !== latest) return;
+    if (ticket !== latest) return;
     let i = replay.epochs.findIndex((e) => e >= wanted);  // the run's last epoch where the run is shorter
     if (i < 0) i = replay.epochs.length - 1;
     const epoch = replay.epochs[i], n = replay.count;
