@@ -5,16 +5,22 @@ latent map and in the files the page reads.
 The data is a small synthetic Fashion-MNIST in the real IDX format (test_train.py's fake digits under
 FashionMNIST/raw/), so nothing is downloaded.
 """
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
+import httpx
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
 from explorer import assets
+from explorer.browser import free_port
+from test_serving import Server
 from test_train import fake_digits, write_idx
 from vae import draw
 from vae.data import DATASETS, class_names, load_mnist, mnist_available
@@ -77,23 +83,30 @@ def name_alone(frame: draw.MapFrame, name: str) -> np.ndarray:
     return np.asarray(strip.convert("L"))
 
 
-@pytest.mark.slow
-def test_train_and_evaluate_on_fashion_mnist_record_it_and_the_map_names_its_classes(fashion_dir, tmp_path):
-    out = tmp_path / "fashion" / "vae.pt"
+@pytest.fixture(scope="module")
+def fashion_run(fashion_dir, tmp_path_factory) -> tuple[Path, str]:
+    """A Fashion-MNIST model trained for one epoch and evaluated by the CLIs: (its checkpoint, vae.evaluate's output)."""
+    out = tmp_path_factory.mktemp("fashion_run") / "vae.pt"
     train = [sys.executable, "-m", "vae.train", "--data-dir", str(fashion_dir), "--dataset", "fashion-mnist", "--out", str(out),
              "--epochs", "1", "--hidden", "64", "--depth", "1", "--batch-size", "64", "--no-compile", "--precision", "fp32",
              "--replay", "50", "--device", "cpu"]
     subprocess.run(train, cwd=REPO, check=True, capture_output=True, timeout=300)
-    _, ckpt = load_checkpoint(out)
-    meta = ckpt["meta"]
-    assert meta["dataset"] == "fashion-mnist" and meta["classes"] == FASHION and meta["device"] == "cpu"
-    assert "--dataset fashion-mnist" in meta["command"]
-
     # vae.evaluate reads the checkpoint's dataset unasked, and writes the labels the map colours.
     evaluate = [sys.executable, "-m", "vae.evaluate", "--data-dir", str(fashion_dir), "--checkpoint", str(out),
                 "--subset", "60", "--L", "4", "--K", "16", "--split-digits", "0", "--device", "cpu"]
     result = subprocess.run(evaluate, cwd=REPO, check=True, capture_output=True, text=True, timeout=300)
-    assert "no legibility figures" in result.stdout, "the MNIST classifier does not judge Fashion-MNIST"
+    return out, result.stdout
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_on_fashion_mnist_record_it_and_the_map_names_its_classes(fashion_dir, fashion_run):
+    out, evaluate_output = fashion_run
+    _, ckpt = load_checkpoint(out)
+    meta = ckpt["meta"]
+    assert meta["dataset"] == "fashion-mnist" and meta["classes"] == FASHION and meta["device"] == "cpu"
+    assert "--dataset fashion-mnist" in meta["command"]
+    assert "no legibility figures" in evaluate_output, "the MNIST classifier does not judge Fashion-MNIST"
+    assert json.loads((out.parent / "metrics.json").read_text())["dataset"] == "fashion-mnist"
     latents = torch.load(out.parent / "test_latents.pt", weights_only=True)
     assert torch.equal(latents["labels"].long(), load_mnist("test", str(fashion_dir), "fashion-mnist")[1][:60])
 
@@ -107,6 +120,34 @@ def test_train_and_evaluate_on_fashion_mnist_record_it_and_the_map_names_its_cla
     meta_read, _ = assets.unpack(assets.points_pack(latents["mu"].numpy(), latents["labels"].numpy(), latents["images"].numpy(),
                                                     class_names(meta)))
     assert meta_read["classes"] == FASHION
+
+
+@pytest.mark.slow  # starts the app: ~30 s
+def test_the_app_serves_a_fashion_mnist_checkpoint_with_its_class_names(fashion_run, tmp_path):
+    out, _ = fashion_run
+    server = Server([sys.executable, "app.py", "--checkpoint", f"fashion={out}"], f"http://127.0.0.1:{free_port()}/", REPO,
+                    tmp_path / "app.log").wait_until_up()
+    try:
+        config = httpx.get(server.url + "config", timeout=30).json()
+        page = next(c["props"]["props"]["config"] if "props" in c["props"] else c["props"]["config"]
+                    for c in config["components"] if c["props"].get("elem_id") == "page")
+        # the files the page draws each model's maps from carry its names: Fashion-MNIST's for it, digits for the committed ones
+        classes = {name: assets.unpack(httpx.get(server.url + files["points_url"], timeout=30).content)[0]["classes"]
+                   for name, files in page["models"].items()}
+        assert classes.pop("fashion") == FASHION
+        assert classes and all(names == list(DATASETS["mnist"].classes) for names in classes.values())
+        # the map the server draws for it (the Reconstruct tab's, the model picked first) writes them in its legend
+        frame = draw.MapFrame(**{k: tuple(v) if isinstance(v, list) else v for k, v in page["frame"].items()})
+        url = next(c["props"]["value"]["url"] for c in config["components"] if c["props"].get("elem_id") == "rec_map")
+        image = Image.open(io.BytesIO(httpx.get(urljoin(server.url, url), timeout=30).content)).convert("RGB")
+        # The served map is palette-quantized (draw.to_palette), so its text's edges may shift a level: each strip is
+        # read as the name it is closest to.
+        alone = [name_alone(frame, name).astype(int) for name in FASHION]
+        for d in range(len(FASHION)):
+            strip = legend_name_at(image, frame, d).astype(int)
+            assert np.argmin([np.abs(strip - a).sum() for a in alone]) == d, FASHION[d]
+    finally:
+        server.stop()
 
 
 def test_the_mnist_map_is_drawn_as_before():
