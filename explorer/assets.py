@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.data import class_names
+
 STATIC = Path(__file__).resolve().parent / "static"
 MAGIC = b"VAEP"
 DTYPES = {np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8", np.dtype(np.float16): "float16",
@@ -83,11 +85,12 @@ def decoder_pack(checkpoint: dict, check: dict) -> bytes:
     return pack(arrays, meta)
 
 
-def points_pack(mu: np.ndarray, labels: np.ndarray, images: np.ndarray) -> bytes:
-    """The latent map's points: posterior means [N, 2] (float32) and their digit labels [N] (uint8), and
-    the pictures of the first of those digits, for the pickers' thumbnails [M, 784] (uint8)."""
+def points_pack(mu: np.ndarray, labels: np.ndarray, images: np.ndarray, classes: list[str]) -> bytes:
+    """The latent map's points: posterior means [N, 2] (float32) and their class labels [N] (uint8), and
+    the pictures of the first of those digits, for the pickers' thumbnails [M, 784] (uint8); the classes'
+    names (the map's labels and legend) in meta."""
     return pack({"mu": np.asarray(mu, dtype=np.float32), "labels": np.asarray(labels, dtype=np.uint8),
-                 "images": np.asarray(images, dtype=np.uint8).reshape(len(images), -1)}, {"count": len(mu)})
+                 "images": np.asarray(images, dtype=np.uint8).reshape(len(images), -1)}, {"count": len(mu), "classes": classes})
 
 
 def replay_pack(replay: dict) -> bytes:
@@ -128,10 +131,10 @@ def write_asset(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
 def write_assets(folder: Path, checkpoint: dict, check: dict, mu: np.ndarray, labels: np.ndarray,
                  images: np.ndarray, replay: dict | None) -> dict[str, Path]:
     """Write the page's files for a loaded checkpoint file (see decoder_pack for it and `check`), the map's
-    points (see points_pack) and its training replay (as vae.replay.save_replay wrote it), if it has one;
+    points with the class names the checkpoint records (see points_pack) and its training replay (as vae.replay.save_replay wrote it), if it has one;
     {"decoder", "points", "replay"} -> path, without "replay" for a run without one."""
     files = {"decoder": write_asset(folder, "decoder", ".bin", decoder_pack(checkpoint, check)),
-             "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images))}
+             "points": write_asset(folder, "points", ".bin", points_pack(mu, labels, images, class_names(checkpoint["meta"])))}
     if replay is not None:
         files["replay"] = write_asset(folder, "replay", ".bin", replay_pack(replay))
     return files

@@ -67,7 +67,7 @@ def page_config(controls: dict[str, gr.components.Component], defaults: dict, re
         "no_replay": text.NO_REPLAY,
         "frame": dataclasses.asdict(models.MAP),
         "style": {"colours": draw.DIGIT_COLOURS.tolist(), "ink": draw.INK, "hover": draw.HOVER, "axis": draw.AXIS,
-                  "label_size": draw.LABEL_SIZE, "splat_radius": draw.SPLAT_RADIUS, "splat_alpha": draw.SPLAT_ALPHA,
+                  "label_size": draw.LABEL_SIZE, "short_name": draw.SHORT_NAME, "name_size": draw.NAME_SIZE, "splat_radius": draw.SPLAT_RADIUS, "splat_alpha": draw.SPLAT_ALPHA,
                   "grid_line": draw.GRID_LINE},
         "grid_layouts": {str(n): dataclasses.asdict(draw.grid_layout(n)) for n in range(1, inputs.GRID_N_MAX + 1)},
         "digit_region": models.DIGIT_REGION,

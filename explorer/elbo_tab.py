@@ -48,7 +48,7 @@ def posterior_picture(pixels: bytes, name: str | None = None) -> tuple[draw.MapF
     best_mu, best_sigma = exact.best.mu.numpy(), exact.best.sigma.numpy()
     post = exact.posterior  # its grid spans the mass within MASS_NATS of the peak: wider than the frame, and fine enough
     frame = elbo_frame(post, [(mu, sigma), (best_mu, best_sigma)])
-    image = draw.render_map(frame, m.mu, m.labels)
+    image = draw.render_map(frame, m.mu, m.labels, m.classes)
     draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
     draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour="white", halo=draw.INK)
     draw.draw_ellipses(image, frame, mu, sigma)

@@ -22,6 +22,7 @@ from PIL import Image
 from explorer import assets, own
 from explorer.own import CheckpointError, Request
 from vae import draw, latent
+from vae.data import class_names
 from vae.inputs import InputError
 from vae.model import VAE, load_checkpoint
 from vae.model import LATENT_DIM
@@ -56,6 +57,7 @@ class Model(NamedTuple):
     mu: np.ndarray  # the posterior means of the test digits on its map [N, 2] (N = 10,000 but for some own models)
     labels: np.ndarray  # those digits' labels [N]
     base_map: Image.Image  # the latent map without overlays
+    classes: list[str]  # the names of its dataset's classes, by label, as the map writes them (vae/data.py)
     # vae.evaluate's test-set figures (for an own model nobody evaluated, explorer/own.py's; "evaluated" says
     # which), the networks' size (config), and: "beta", the KL term's weight in its training objective;
     # "epochs", how long it was trained; "sigma", the test digits' median posterior standard deviation;
@@ -104,7 +106,8 @@ def load_model(name: str, path: Path, committed: bool) -> Model:
         figures = own.own_figures(path)
     metrics, latents = figures or own.start_up_figures(model, own.test_digits(CHECKPOINTS / "test_latents.pt"))
     mu, labels = latents["mu"].double().numpy(), latents["labels"].numpy()
-    base_map = draw.to_palette(draw.render_map(MAP, mu, labels))
+    classes = class_names(checkpoint["meta"])
+    base_map = draw.to_palette(draw.render_map(MAP, mu, labels, classes))
     check = {"z": _CHECK_Z, "pixels": latent.decode_images(model, _CHECK_Z).reshape(len(_CHECK_Z), -1).tolist()}
     replay_file = replay_path(path)
     replay = torch.load(replay_file, map_location="cpu", weights_only=True) if replay_file.is_file() else None
@@ -117,7 +120,7 @@ def load_model(name: str, path: Path, committed: bool) -> Model:
              "outside": float((np.abs(mu) > MAP.half).any(axis=1).mean()),
              **({} if committed else {"path": str(path)})}
     history = replay["history"] if replay else checkpoint["meta"]["history"]
-    return Model(name, path, model, latent.display_decoder(model), mu, labels, base_map, facts, history, files)
+    return Model(name, path, model, latent.display_decoder(model), mu, labels, base_map, classes, facts, history, files)
 
 
 def load(request: Request = own.NONE) -> dict[str, Model]:

@@ -6,16 +6,22 @@ ellipses, paths, boxes and a heat map drawn on top, plus the pixel <-> z mapping
 turns a click on a picture back into a point in z. Every function takes arrays and
 returns or changes an image; the numbers come from vae.latent and vae.likelihood.
 
+The map writes its classes' names (vae/data.py: MNIST's digits, or another dataset's names, as the
+checkpoint records them) on their clusters and in its legend; explorer/static/draw.js draws the same.
+
 The scatter is splatted with numpy rather than drawn point by point, and overlays are
 drawn on a copy of a cached base map, so that a picture per request stays cheap.
 """
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from vae.data import DATASETS, DEFAULT_DATASET
 
 # The ten classes' colours, chosen by measurement (bench/palette.py, judged by vae/colour.py): every
 # pair at least 13.9 apart (CIEDE2000) under normal vision and simulated protanopia, deuteranopia and
@@ -34,7 +40,12 @@ DIGIT_COLOURS = np.array(
 INK = (20, 20, 20)
 HOVER = (120, 120, 120)
 AXIS = (90, 90, 90)
-LABEL_SIZE = 18  # the digit written on each class's cluster
+LABEL_SIZE = 18  # a short class name (a digit) written on its class's cluster
+# Names of at most SHORT_NAME characters (MNIST's digits, KMNIST's syllables) fit beside their colour's dot
+# in the legend column. Longer ones (Fashion-MNIST's "Ankle boot") go under their dot there, and on the
+# clusters, in NAME_SIZE type, which fits the widest in the column.
+SHORT_NAME = 3
+NAME_SIZE = 12
 # The latent map's scatter: each point a disc of SPLAT_RADIUS pixels covering SPLAT_ALPHA of what is
 # under it (splat), over faint grid lines of GRID_LINE grey at the ticks.
 SPLAT_RADIUS = 1.6
@@ -228,20 +239,42 @@ def class_centres(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.array([np.median(z[labels == d], axis=0) if (labels == d).any() else (np.nan, np.nan) for d in range(10)])
 
 
-def draw_class_labels(plot: Image.Image, frame: MapFrame, centres: np.ndarray) -> None:
-    """Each digit written on its cluster's centre (those in the frame), on the plot box's picture, in
-    ink with a white halo: a class is told by its digit as well as its colour, which two classes may
+def short_names(names: Sequence[str]) -> bool:
+    """Whether every class name fits beside its dot in the legend (see SHORT_NAME)."""
+    return max(map(len, names)) <= SHORT_NAME
+
+
+def draw_class_labels(plot: Image.Image, frame: MapFrame, centres: np.ndarray, names: Sequence[str]) -> None:
+    """Each class's name written on its cluster's centre (those in the frame), on the plot box's picture, in
+    ink with a white halo: a class is told by its name as well as its colour, which two classes may
     nearly share for some eyes."""
     draw = ImageDraw.Draw(plot)
-    for d, z in enumerate(centres):
+    size = LABEL_SIZE if short_names(names) else NAME_SIZE
+    for name, z in zip(names, centres):
         if frame.contains(z):
             x, y = _local(frame, z)
-            draw.text((x, y), str(d), fill=INK, font=font(LABEL_SIZE), anchor="mm", stroke_width=3, stroke_fill="white")
+            draw.text((x, y), name, fill=INK, font=font(size), anchor="mm", stroke_width=3, stroke_fill="white")
 
 
-def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Image:
-    """The latent map: scatter of z [N, 2] coloured by label with each class's digit on its cluster,
-    a frame with z ticks and grid lines, and a legend."""
+def draw_legend(draw: ImageDraw.ImageDraw, frame: MapFrame, names: Sequence[str]) -> None:
+    """Each class's colour as a dot in the column right of the plot, its name beside it, or under it when the
+    names are long."""
+    x1, y0 = frame.box[2], frame.box[1]
+    beside = short_names(names)
+    for d, name in enumerate(names):
+        y = y0 + 14 + d * (22 if beside else 40)
+        x = x1 + 20 if beside else x1 + frame.legend // 2
+        draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill=tuple(int(c) for c in DIGIT_COLOURS[d]))
+        if beside:
+            draw.text((x + 14, y), name, fill=INK, font=font(14), anchor="lm")
+        else:
+            draw.text((x, y + 9), name, fill=INK, font=font(NAME_SIZE), anchor="mt")
+
+
+def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray,
+               names: Sequence[str] = DATASETS[DEFAULT_DATASET].classes) -> Image.Image:
+    """The latent map: scatter of z [N, 2] coloured by label with each class's name on its cluster,
+    a frame with z ticks and grid lines, and a legend naming the classes (`names`, by label)."""
     image = Image.new("RGB", frame.size, "white")
     scatter = splat(frame, z, labels)
     # Faint grid lines at the ticks help read off coordinates.
@@ -257,7 +290,7 @@ def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Imag
         if 0 <= y < frame.plot:
             scatter[y, :] = np.minimum(scatter[y, :], GRID_LINE)
     plot = Image.fromarray(scatter)
-    draw_class_labels(plot, frame, class_centres(z, labels))
+    draw_class_labels(plot, frame, class_centres(z, labels), names)
     image.paste(plot, (frame.left, frame.top))
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = frame.box
@@ -265,10 +298,7 @@ def render_map(frame: MapFrame, z: np.ndarray, labels: np.ndarray) -> Image.Imag
     fmt = f"{{:.{max(0, -math.floor(math.log10(step)))}f}}"
     draw_axes(draw, frame.box, [(x, fmt.format(t + 0.0)) for t, x in zip(ticks1, px1)],
               [(y, fmt.format(t + 0.0)) for t, y in zip(ticks2, px2)])
-    for d in range(10):
-        y = y0 + 14 + d * 22
-        draw.ellipse([x1 + 14, y - 6, x1 + 26, y + 6], fill=tuple(int(c) for c in DIGIT_COLOURS[d]))
-        draw.text((x1 + 34, y), str(d), fill=INK, font=font(14), anchor="lm")
+    draw_legend(draw, frame, names)
     return image
 
 

@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint on the 10,000 MNIST test digits.
+"""Evaluate a checkpoint on the 10,000 test digits of MNIST (or of the MNIST-format dataset it was trained on).
 
     python -m vae.evaluate --data-dir ../shared/data
 
@@ -8,13 +8,17 @@ with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats. For the first
 --split-digits digits it also splits that gap into its approximation and amortization
 parts with the best diagonal Gaussian of each digit (likelihood.best_gaussian). How legible
 the digits it generates are comes from the CNN of bench/classifier.py (vae/classifier.py): its
-mean confidence on 2,000 prior samples, and the share of the prior's mass it is sure of. Writes
-the numbers to a JSON file beside the checkpoint, and writes the test-set posterior
-means and labels that the app's latent map draws; both record the checkpoint's SHA-256, by
-which the app knows them as that checkpoint's (explorer/own.py).
+mean confidence on 2,000 prior samples, and the share of the prior's mass it is sure of (for MNIST
+models only: the CNN knows digits). Writes the numbers to a JSON file beside the checkpoint, and writes
+the test-set posterior means and labels that the app's latent map draws; both record the checkpoint's
+SHA-256, by which the app knows them as that checkpoint's (explorer/own.py).
+
+The bounds and the quadrature run on `--device` (a GPU with auto, when there is one), several times
+faster than on a CPU; on a CPU the numbers are the same as they always were.
 """
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +26,8 @@ import torch
 from tqdm import tqdm
 
 from vae.classifier import DEFAULT_CLASSIFIER, legibility, load_classifier
-from vae.data import load_mnist
+from vae.data import DATASETS, DEFAULT_DATASET, load_mnist
+from vae.device import FLOAT64_DEVICES, DeviceError, pick_device
 from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature
 from vae.model import DEFAULT_CHECKPOINT, checkpoint_sha256, elbo, iwae_bound, load_checkpoint
 
@@ -32,6 +37,10 @@ EXAMPLE_DIGITS = 100  # test digits stored beside the latents, for the app's dig
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
+    p.add_argument("--dataset", choices=tuple(DATASETS), default=None,
+                   help="the test set to evaluate on (default: the one the checkpoint was trained on)")
+    p.add_argument("--device", choices=FLOAT64_DEVICES, default="auto",
+                   help="where to compute: auto takes a GPU when torch sees one (no mps: the quadrature sums in float64)")
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     p.add_argument("--metrics", default=None, help="JSON to write (default: metrics.json beside the checkpoint)")
     p.add_argument("--latents", default=None, help="latents file to write (default: test_latents.pt beside the checkpoint)")
@@ -50,18 +59,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250, split_digits: int = 0) -> dict:
     """Per-digit bounds and exact log-likelihood averaged over `images`, plus the posterior
     parameters of every digit; for the first `split_digits` digits, the approximation gap
-    KL(q* || p(z|x)) of the best diagonal Gaussian q*."""
+    KL(q* || p(z|x)) of the best diagonal Gaussian q*. Computes on the model's device, moving each
+    batch there; returns CPU tensors."""
+    device = next(model.parameters()).device
     rows = {"elbo": [], "reconstruction": [], "kl": [], "iwae": [], "mu": [], "logvar": []}
     for start in tqdm(range(0, len(images), batch_size), desc="evaluate", leave=False):
-        x = images[start:start + batch_size]
+        x = images[start:start + batch_size].to(device)
         terms = elbo(model, x, L=L)
         mu, logvar = model.encode(x)
         for key, value in (*terms._asdict().items(), ("iwae", iwae_bound(model, x, K=K)), ("mu", mu), ("logvar", logvar)):
             rows[key].append(value)
-    cat = {k: torch.cat(v) for k, v in rows.items()}
+    cat = {k: torch.cat(v).cpu() for k, v in rows.items()}
     t0 = time.time()
     coarse = coarse_grid(model)
-    cat["log_px"] = log_marginal_quadrature(model, images, coarse=coarse)
+    cat["log_px"] = log_marginal_quadrature(model, images, coarse=coarse).cpu()
     quadrature_seconds = time.time() - t0
     gap = cat["log_px"] - cat["elbo"]
     split = images[:split_digits]
@@ -90,21 +101,29 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250,
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    try:
+        device = pick_device(args.device, FLOAT64_DEVICES)
+    except DeviceError as e:
+        sys.exit(str(e))
     torch.manual_seed(args.seed)
     model, ckpt = load_checkpoint(args.checkpoint)
-    images, labels = load_mnist("test", args.data_dir)
+    dataset = args.dataset or ckpt["meta"].get("dataset", DEFAULT_DATASET)
+    images, labels = load_mnist("test", args.data_dir, dataset)
     images, labels = images[:args.subset], labels[:args.subset]
 
     t0 = time.time()
-    result = evaluate(model, images, L=args.L, K=args.K, batch_size=args.batch_size, split_digits=args.split_digits)
+    result = evaluate(model.to(device), images, L=args.L, K=args.K, batch_size=args.batch_size, split_digits=args.split_digits)
+    model.cpu()  # the legibility figures below are cheap, and their classifier is on the CPU
     # The checkpoint's hash, in both files: the app shows figures beside a checkpoint only where they are its own.
     sha = checkpoint_sha256(args.checkpoint)
-    metrics = {**result["metrics"], "seconds": round(time.time() - t0, 1), "checkpoint": Path(args.checkpoint).name,
-               "checkpoint_sha256": sha,
+    metrics = {**result["metrics"], "seconds": round(time.time() - t0, 1), "device": str(device), "dataset": dataset,
+               "checkpoint": Path(args.checkpoint).name, "checkpoint_sha256": sha,
                "train_command": ckpt["meta"].get("command"), "epochs": ckpt["meta"].get("epochs"),
                "refit_command": ckpt["meta"].get("fit_encoder", {}).get("command")}  # None if the encoder was not refitted
     per = result["per_digit"]
-    if Path(args.classifier).is_file():
+    if dataset != "mnist":
+        print(f"no legibility figures: the classifier knows MNIST's digits, not {dataset}")
+    elif Path(args.classifier).is_file():
         classifier = load_classifier(args.classifier)
         accuracy = torch.load(args.classifier, map_location="cpu", weights_only=True)["test_accuracy"]
         metrics.update(legibility(model, classifier, seed=args.seed), classifier_test_accuracy=accuracy)

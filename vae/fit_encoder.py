@@ -16,7 +16,8 @@ posterior's moments for the 60,000 training digits are computed once (~5 min), t
 epoch is a pass of the encoder (~15 s). Larger beta tightens the IWAE bound and loosens
 the ELBO. The command and per-epoch metrics are stored in the checkpoint beside the
 training's, and the training's replay (vae/replay.py) is copied beside --out: it shows how
-the model was trained, which the refit does not change.
+the model was trained, which the refit does not change. The refit reads the dataset the model was
+trained on (the checkpoint records it) and runs where `--device` says (a GPU with auto, when there is one).
 """
 import argparse
 import shlex
@@ -27,7 +28,8 @@ import time
 import torch
 from tqdm import tqdm
 
-from vae.data import load_mnist
+from vae.data import DATASETS, DEFAULT_DATASET, load_mnist
+from vae.device import FLOAT64_DEVICES, DeviceError, pick_device
 from vae.likelihood import posterior_moments
 from vae.model import elbo, forward_kl, load_checkpoint, save_checkpoint
 from vae.replay import replay_path
@@ -37,6 +39,10 @@ from vae.train import learning_rate, test_metrics
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
+    p.add_argument("--dataset", choices=tuple(DATASETS), default=None,
+                   help="the dataset to refit on (default: the one the checkpoint was trained on)")
+    p.add_argument("--device", choices=FLOAT64_DEVICES, default="auto",
+                   help="where to compute: auto takes a GPU when torch sees one (no mps: the exact posterior sums in float64)")
     p.add_argument("--checkpoint", required=True, help="the trained model to start from")
     p.add_argument("--out", required=True, help="checkpoint to write")
     p.add_argument("--epochs", type=int, default=6)
@@ -51,10 +57,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    try:
+        device = pick_device(args.device, FLOAT64_DEVICES)
+    except DeviceError as e:
+        sys.exit(str(e))
     torch.manual_seed(args.seed)
     model, ckpt = load_checkpoint(args.checkpoint)
-    train_x = load_mnist("train", args.data_dir)[0][:args.train_subset]
-    test_x = load_mnist("test", args.data_dir)[0][:args.test_subset]
+    model.to(device)
+    dataset = args.dataset or ckpt["meta"].get("dataset", DEFAULT_DATASET)
+    train_x = load_mnist("train", args.data_dir, dataset)[0][:args.train_subset].to(device)
+    test_x = load_mnist("test", args.data_dir, dataset)[0][:args.test_subset].to(device)
     mean, var = posterior_moments(model, train_x, progress=True)
 
     for p in model.decoder.parameters():
@@ -67,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
             for group in opt.param_groups:
                 group["lr"] = learning_rate(args.lr, epoch, args.epochs)
             model.train()
-            order = torch.randperm(len(train_x))
+            order = torch.randperm(len(train_x)).to(device)
             total, t0 = 0.0, time.time()
             for start in tqdm(range(0, len(order), args.batch_size), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False):
                 idx = order[start:start + args.batch_size]
@@ -89,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     model.eval()
     command = "python -m vae.fit_encoder " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {**ckpt["meta"], "metrics": history[-1],
-            "fit_encoder": {"command": command, "epochs": args.epochs, "beta": args.beta, "lr": args.lr,
+            "fit_encoder": {"command": command, "device": str(device), "dataset": dataset, "epochs": args.epochs, "beta": args.beta, "lr": args.lr,
                             "seed": args.seed, "history": history}}
     save_checkpoint(args.out, model, meta, compact=True)
     if replay_path(args.checkpoint).is_file():

@@ -31,10 +31,10 @@ def from_uint8(pixels: np.ndarray) -> torch.Tensor:
 
 @torch.inference_mode()
 def decode_images(model: VAE, z: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Decode latent points [N, 2] in one batch -> uint8 digits [N, 28, 28] (model in float32 or bfloat16)."""
-    dtype = next(model.parameters()).dtype
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(dtype)
-    return to_uint8(model.decode(z).float())
+    """Decode latent points [N, 2] in one batch -> uint8 digits [N, 28, 28] (model in float32 or bfloat16, on any device)."""
+    weight = next(model.parameters())
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(weight.device, weight.dtype)
+    return to_uint8(model.decode(z).float().cpu())
 
 
 @torch.inference_mode()

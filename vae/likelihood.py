@@ -23,6 +23,11 @@ How the sum is made cheap (a trained 2-D VAE has posteriors 0.01-0.1 wide spread
   `tol` on three grid offsets (see `converged`): wide posteriors are done on the coarse
   grid, narrow ones go down to a step of ~sigma / 2, where the error is far below `tol`.
 Multimodal posteriors need nothing special: every cell of every mode is in the sum.
+
+Everything runs on the model's device (digits are moved there): on a GPU the decoding and the
+matrix products, nearly all the work, are many times faster. Grid coordinates and the per-digit
+posteriors handed back (TruePosterior, BestGaussian) stay on the CPU: they are small, and what is
+done with them next (drawing, a Newton fit of four numbers) is no faster on a GPU.
 """
 import math
 import warnings
@@ -64,13 +69,17 @@ class TruePosterior(NamedTuple):
 
     z1: torch.Tensor  # [size] grid coordinates along z1, ascending, equally spaced
     z2: torch.Tensor  # [size] grid coordinates along z2, ascending, same spacing as z1
-    log_density: torch.Tensor  # [size, size] log p(z|x) at (z1[j], z2[i]) in row i, column j (row = z2, like an image)
+    log_density: torch.Tensor  # [size, size] log p(z|x) at (z1[j], z2[i]) in row i, column j (row = z2, like an image), on the CPU
     log_px: float  # log p(x) from this grid: the normalizer of the density
 
 
 def centres(lo: float, step: float, n: int) -> torch.Tensor:
     """Centres of n cells of width `step` starting at `lo`: the midpoint rule's nodes."""
     return lo + step * (torch.arange(n, dtype=torch.float64) + 0.5)
+
+
+def device_of(model: VAE) -> torch.device:
+    return next(model.parameters()).device
 
 
 def plane(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
@@ -81,7 +90,8 @@ def plane(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def decode_points(model: VAE, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logits [G, 784], offset [G]) of the points z [G, 2] (float64 coordinates), decoded in batches."""
+    """(logits [G, 784], offset [G]) of the points z [G, 2] (float64 coordinates), decoded in batches on the model's device."""
+    z = z.to(device_of(model))
     logits = torch.cat([model.decode_logits(b.to(torch.float32)) for b in z.split(DECODE_BATCH)])
     offset = log_prior(z) - softplus(logits).sum(dim=-1, dtype=torch.float64)
     return logits, offset
@@ -130,9 +140,9 @@ def logsumexp_by_index(values: torch.Tensor, index: torch.Tensor, n: int) -> tor
     values [P, ...] -> [n, ...]"""
     shape = (n, *values.shape[1:])
     spread = index.view(-1, *[1] * (values.dim() - 1)).expand_as(values)
-    top = torch.full(shape, -math.inf, dtype=values.dtype).scatter_reduce(0, spread, values, "amax")
+    top = torch.full(shape, -math.inf, dtype=values.dtype, device=values.device).scatter_reduce(0, spread, values, "amax")
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-    total = torch.zeros(shape, dtype=values.dtype).index_add(0, index, (values - top[index]).exp())
+    total = torch.zeros(shape, dtype=values.dtype, device=values.device).index_add(0, index, (values - top[index]).exp())
     return total.log() + top
 
 
@@ -197,16 +207,18 @@ def cell_pass(model: VAE, coarse: LatentGrid, x: torch.Tensor, cells: torch.Tens
     """
     step = (coarse.z1[1] - coarse.z1[0]).item()
     m = 2 ** level
-    inside = plane(centres(0.0, step / m, m), centres(0.0, step / m, m))  # [m*m, 2] offsets within a cell
+    device = x.device
+    inside = plane(centres(0.0, step / m, m), centres(0.0, step / m, m)).to(device)  # [m*m, 2] offsets within a cell
+    z1, z2 = coarse.z1.to(device), coarse.z2.to(device)
     unique, owner = torch.unique(cells[:, 1:], dim=0, return_inverse=True)
     order = torch.argsort(owner, stable=True)
     rows = order.split(torch.bincount(owner, minlength=len(unique)).tolist())  # rows of `cells` per unique cell
-    sums = torch.empty(len(cells), 4, dtype=torch.float64)
-    best = torch.empty(len(cells), dtype=torch.float64)
+    sums = torch.empty(len(cells), 4, dtype=torch.float64, device=device)
+    best = torch.empty(len(cells), dtype=torch.float64, device=device)
     per_call = max(1, DECODE_BATCH // (m * m))
     for start in range(0, len(unique), per_call):
         ids = unique[start:start + per_call]
-        corners = torch.stack([coarse.z1[ids[:, 1]], coarse.z2[ids[:, 0]]], dim=1) - step / 2
+        corners = torch.stack([z1[ids[:, 1]], z2[ids[:, 0]]], dim=1) - step / 2
         logits, offset = decode_points(model, (corners[:, None, :] + inside[None]).reshape(-1, 2))
         logits, offset = logits.view(len(ids), m * m, -1), offset.view(len(ids), m * m)
         for k in range(len(ids)):
@@ -224,11 +236,11 @@ def log_marginal_quadrature(model: VAE, x: torch.Tensor, tol: float = TOL, max_l
     digit's posterior-mass cells until the rule at twice the step agrees within `tol`
     nats on three grid offsets (see `converged`).
 
-    x: [N, 1, 28, 28] or [N, 784] in [0, 1]. Returns float64 [N], in nats. `coarse` is the
-    optional precomputed `coarse_grid(model)`. Warns if some digit has not converged at
-    the finest step (the coarse step / 2**max_level).
+    x: [N, 1, 28, 28] or [N, 784] in [0, 1]. Returns float64 [N] on the model's device, in nats.
+    `coarse` is the optional precomputed `coarse_grid(model)`. Warns if some digit has not
+    converged at the finest step (the coarse step / 2**max_level).
     """
-    x = flatten_digits(x)
+    x = flatten_digits(x).to(device_of(model))
     coarse = coarse if coarse is not None else coarse_grid(model)
     step = (coarse.plain.z1[1] - coarse.plain.z1[0]).item()
     result, done, cells = coarse_pass(coarse, x, tol)
@@ -243,7 +255,7 @@ def log_marginal_quadrature(model: VAE, x: torch.Tensor, tol: float = TOL, max_l
         result = torch.where(done, result, finer)
         done = done | now_done
         # at this resolution the mass is located to within a fine step: drop the margin cells
-        top = torch.full((len(x),), -math.inf, dtype=best.dtype).scatter_reduce(0, cells[:, 0], best, "amax")
+        top = torch.full((len(x),), -math.inf, dtype=best.dtype, device=best.device).scatter_reduce(0, cells[:, 0], best, "amax")
         cells = cells[best >= top[cells[:, 0]] - KEEP_NATS]
     if not done.all():
         warnings.warn(f"log_marginal_quadrature: {int((~done).sum())} of {len(x)} digits not converged to "
@@ -254,7 +266,7 @@ def log_marginal_quadrature(model: VAE, x: torch.Tensor, tol: float = TOL, max_l
 def mass_box(z1: torch.Tensor, z2: torch.Tensor, lj: torch.Tensor) -> tuple[float, float, float]:
     """(centre z1, centre z2, side) of the square holding the points of lj [len(z2), len(z1)]
     within MASS_NATS of its maximum, with 1.5 steps of margin (one cell beyond the edge cells)."""
-    keep = lj >= lj.max() - MASS_NATS
+    keep = (lj >= lj.max() - MASS_NATS).cpu()  # indexes z1 and z2, which are on the CPU
     rows, cols = keep.any(dim=1).nonzero().squeeze(1), keep.any(dim=0).nonzero().squeeze(1)
     pad1, pad2 = 1.5 * (z1[1] - z1[0]).item(), 1.5 * (z2[1] - z2[0]).item()
     a1, b1 = z1[cols[0]].item() - pad1, z1[cols[-1]].item() + pad1
@@ -282,7 +294,7 @@ def true_posterior(model: VAE, x: torch.Tensor, size: int = 100, coarse: CoarseG
     """
     if x.numel() != IMAGE_PIXELS:
         raise ValueError(f"expected one digit of 784 pixels (e.g. [1, 28, 28]), got shape {tuple(x.shape)}")
-    x = x.reshape(1, IMAGE_PIXELS).to(torch.float32)
+    x = x.reshape(1, IMAGE_PIXELS).to(device_of(model), torch.float32)
     grid = (coarse if coarse is not None else coarse_grid(model)).plain
     for n in (32, size):
         lj = log_joint(grid.logits, grid.offset, x).view(len(grid.z2), len(grid.z1))
@@ -290,7 +302,7 @@ def true_posterior(model: VAE, x: torch.Tensor, size: int = 100, coarse: CoarseG
     lj = log_joint(grid.logits, grid.offset, x).view(size, size)
     step = (grid.z1[1] - grid.z1[0]).item()
     log_px = (torch.logsumexp(lj.flatten(), dim=0) + 2 * math.log(step)).item()
-    return TruePosterior(grid.z1, grid.z2, lj - log_px, log_px)
+    return TruePosterior(grid.z1, grid.z2, (lj - log_px).cpu(), log_px)
 
 
 MOMENT_BOUND = 5.5  # posterior_moments' grid: a trained model's posteriors lie well inside [-5.5, 5.5]^2
@@ -302,15 +314,15 @@ def posterior_moments(model: VAE, x: torch.Tensor, bound: float = MOMENT_BOUND, 
                       batch: int = 256, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and per-dimension variance of p(z|x) for many digits x [N, 784] (or [N, 1, 28, 28]), by
     the midpoint rule on one uniform grid over [-bound, bound]^2 decoded once for all of them.
-    Returns float32 (mean [N, 2], var [N, 2]).
+    Returns float32 (mean [N, 2], var [N, 2]) on the model's device.
 
     Coarser than `log_marginal_quadrature` (a grid step near the narrowest posteriors' width
     adds about step^2 / 12 to their variance) but ~10x cheaper per digit: what fitting an encoder
     to 60,000 posteriors needs (vae/fit_encoder.py)."""
-    x = flatten_digits(x)
+    x = flatten_digits(x).to(device_of(model))
     axis = centres(-bound, step, round(2 * bound / step))
     grid = decode_grid(model, axis, axis)
-    zz = plane(axis, axis)
+    zz = plane(axis, axis).to(x.device)
     means, variances = [], []
     for start in tqdm(range(0, len(x), batch), desc="posterior moments", leave=False, disable=not progress):
         weights = torch.softmax(log_joint(grid.logits, grid.offset, x[start:start + batch]), dim=1)
@@ -334,8 +346,8 @@ def posterior_on_square(model: VAE, x: torch.Tensor, log_px: float, box: tuple[f
     normalized by a known log p(x): accurate wherever the grid's step resolves the posterior,
     whether or not the box holds all of its mass (a window to draw, or one mode)."""
     grid = square_grid(model, box, size)
-    lj = log_joint(grid.logits, grid.offset, flatten_digits(x.reshape(1, -1))).view(size, size)
-    return TruePosterior(grid.z1, grid.z2, lj - log_px, log_px)
+    lj = log_joint(grid.logits, grid.offset, flatten_digits(x.reshape(1, -1)).to(device_of(model))).view(size, size)
+    return TruePosterior(grid.z1, grid.z2, (lj - log_px).cpu(), log_px)
 
 
 def closest_gaussian_on_grid(post: TruePosterior, start: tuple[torch.Tensor, torch.Tensor]

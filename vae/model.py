@@ -181,9 +181,21 @@ def dequantize(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return (q.reshape(rows, scale.shape[1], -1).float() * scale.float().unsqueeze(-1)).reshape(rows, cols)
 
 
+def on_cpu(tree):
+    """`tree` (tensors in dicts, lists and tuples, as an optimizer's state_dict) with every tensor on the CPU (copied from a GPU)."""
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().cpu()
+    if isinstance(tree, dict):
+        return {k: on_cpu(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(on_cpu(v) for v in tree)
+    return tree
+
+
 def save_checkpoint(path: str | Path, model: VAE, meta: dict, compact: bool = False, **extra) -> None:
     """Weights, architecture and metadata (command, epochs, seed, metrics) in one file
-    that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors.
+    that `torch.load(weights_only=True)` can read: plain dicts, numbers, strings, tensors, all on
+    the CPU whatever device trained the model, so that the file loads on any machine.
     `compact` stores the weight matrices as int8 with a float16 scale per QUANT_GROUP weights and
     the rest as float16, about a quarter of float32's bytes; loading restores float32, and evaluation
     measures the model as loaded."""
@@ -191,13 +203,13 @@ def save_checkpoint(path: str | Path, model: VAE, meta: dict, compact: bool = Fa
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     weights, scales = {}, {}
-    for k, v in model.state_dict().items():
+    for k, v in on_cpu(model.state_dict()).items():
         if compact and v.dim() == 2 and v.shape[1] % QUANT_GROUP == 0:
             weights[k], scales[k] = quantize(v)
         else:
             weights[k] = v.half() if compact else v
     torch.save({"format": CHECKPOINT_FORMATS[-1], "config": model.config, "model": weights, "scales": scales, "meta": meta,
-                **extra}, tmp)
+                **on_cpu(extra)}, tmp)
     tmp.replace(path)
 
 

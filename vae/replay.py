@@ -35,7 +35,7 @@ def record(replay: dict, model: VAE, digits: torch.Tensor, epoch: int, last: boo
     is one of MANIFOLD_EPOCHS or the `last`."""
     model.eval()
     replay["epochs"].append(epoch)
-    replay["mu"].append(model.encode(digits)[0].half())
+    replay["mu"].append(model.encode(digits)[0].half().cpu())
     if epoch in MANIFOLD_EPOCHS or last:
         replay["manifold_epochs"].append(epoch)
         replay["manifolds"].append(torch.from_numpy(decode_images(model, manifold_points())))

@@ -10,8 +10,10 @@ which makes a step several times cheaper than the textbook float32 loop on CPUs 
 bfloat16 units (bench/train_speed.py measures it). The checkpoint is written after every epoch, with its training replay beside it (vae/replay.py:
 the posterior means of --replay test digits after each epoch, and a few decoded manifolds); Ctrl-C
 stops, leaving the last finished epoch's checkpoint,
-and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP, gloo):
-each process takes every N-th digit of the epoch's shuffled order.
+and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N -m vae.train ...` (DDP: gloo on
+CPUs, NCCL with one process per GPU): each process takes every N-th digit of the epoch's shuffled order.
+`--device` picks the CPU or a GPU (docs/training.md), `--dataset` MNIST or another MNIST-format dataset
+(vae/data.py); the checkpoint records both, and the dataset's class names for the explorer's map.
 """
 import argparse
 import math
@@ -25,7 +27,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from vae.data import load_mnist
+from vae.data import DATASETS, DEFAULT_DATASET, load_mnist
+from vae.device import DEVICES, DeviceError, fixed_noise, pick_device
 from vae.model import VAE, elbo, load_checkpoint, save_checkpoint
 from vae.replay import load_replay, new_replay, record, replay_path, save_replay
 
@@ -35,6 +38,10 @@ TRAIN_SAMPLE = 5000  # training digits whose ELBO terms are measured after each 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/ (default: $VAE_DATA_DIR, else download to ./data)")
+    p.add_argument("--dataset", choices=tuple(DATASETS), default=DEFAULT_DATASET,
+                   help="MNIST or an MNIST-format dataset, read from <data-dir>/MNIST/raw, FashionMNIST/raw or KMNIST/raw")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where to train: auto takes a GPU when torch sees one (under torchrun, the GPU of the process's LOCAL_RANK)")
     p.add_argument("--out", default="runs/vae.pt", help="checkpoint to write (and to read with --resume); the app loads checkpoints/vae.pt once vae.fit_encoder has refitted it")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     p.add_argument("--epochs", type=int, default=60)
@@ -105,15 +112,15 @@ def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: to
 class NegativeELBO(torch.nn.Module):
     """The training loss as a module, so DDP sees encoder and decoder run inside one forward(),
     and torch.compile compiles both with the loss: -(reconstruction - beta * KL), the negative
-    ELBO for beta = 1. With `bf16`, autocast runs the matrix products in bfloat16; log_bernoulli
-    sums the loss in float32."""
+    ELBO for beta = 1. With `bf16`, autocast runs the matrix products in bfloat16 on whichever device
+    the batch is on; log_bernoulli sums the loss in float32."""
 
     def __init__(self, vae: VAE, bf16: bool = False, beta: float = 1.0):
         super().__init__()
         self.vae, self.bf16, self.beta = vae, bf16, beta
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             terms = elbo(self.vae, x)
             return -(terms.reconstruction - self.beta * terms.kl).mean()
 
@@ -129,10 +136,8 @@ def training_loss(model: VAE, precision: str = "fp32", compiled: bool = False, b
 def test_metrics(model: VAE, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> dict:
     """Mean negative ELBO, reconstruction term and KL over `images` (one sample each, fixed seed)."""
     model.eval()
-    state = torch.get_rng_state()
-    torch.manual_seed(seed)
-    parts = [elbo(model, images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
-    torch.set_rng_state(state)
+    with fixed_noise(seed, images.device):
+        parts = [elbo(model, images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
     cat = lambda k: torch.cat([getattr(p, k) for p in parts])
     return {"neg_elbo": -cat("elbo").mean().item(), "reconstruction": cat("reconstruction").mean().item(),
             "kl": cat("kl").mean().item()}
@@ -142,28 +147,38 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
+    try:
+        device = pick_device(args.device)
+    except DeviceError as e:
+        sys.exit(str(e))
     if world > 1:
-        dist.init_process_group("gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     is_main = rank == 0
 
     torch.manual_seed(args.seed + rank)
-    train_x, _ = load_mnist("train", args.data_dir)
-    test_x, test_labels = load_mnist("test", args.data_dir)
-    train_x = train_x[:args.train_subset]
-    test_x, test_labels = test_x[:args.test_subset], test_labels[:args.test_subset]
+    # The whole dataset sits on the device (MNIST's 60,000 digits are 190 MB in float32): batches are slices of it.
+    train_x, _ = load_mnist("train", args.data_dir, args.dataset)
+    test_x, test_labels = load_mnist("test", args.data_dir, args.dataset)
+    train_x = train_x[:args.train_subset].to(device)
+    test_x, test_labels = test_x[:args.test_subset].to(device), test_labels[:args.test_subset]
 
     if args.resume:
         model, ckpt = load_checkpoint(args.out)
         if "optimizer" not in ckpt:
             sys.exit(f"{args.out} holds a finished run (no optimizer state); nothing to resume.")
+        if ckpt["meta"].get("dataset", DEFAULT_DATASET) != args.dataset:
+            sys.exit(f"{args.out} was trained on {ckpt['meta'].get('dataset', DEFAULT_DATASET)}; resume it with that --dataset.")
     else:
         model = VAE(hidden=args.hidden, depth=args.depth)
+    model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
     start_epoch, history = 0, []
     if args.resume:
-        opt.load_state_dict(ckpt["optimizer"])
+        opt.load_state_dict(ckpt["optimizer"])  # Adam moves its saved state onto the parameters' device
         start_epoch, history = ckpt["meta"]["epochs"], ckpt["meta"]["history"]
         torch.set_rng_state(ckpt["rng_state"])
+        if "cuda_rng_state" in ckpt and device.type == "cuda":  # the noise of a GPU run comes from the GPU's generator
+            torch.cuda.set_rng_state(ckpt["cuda_rng_state"], device)
         if rank:  # the saved state is rank 0's; other processes need noise of their own
             torch.manual_seed(args.seed + rank + 1_000 * start_epoch)
     net = training_loss(model, args.precision, args.compile, args.beta)
@@ -172,7 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
     resumed = args.resume and replay_file.is_file()
     replay = load_replay(replay_file, upto=start_epoch) if resumed else new_replay(test_labels[:args.replay])
     if world > 1:
-        net = DistributedDataParallel(net)
+        net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
 
     command = "python -m vae.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     if world > 1:
@@ -181,11 +196,13 @@ def main(argv: list[str] | None = None) -> dict:
     def save(epochs_done: int, finished: bool) -> None:
         if not is_main:
             return
-        meta = {"command": command, "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed, "beta": args.beta,
+        meta = {"command": command, "device": str(device), "dataset": args.dataset, "classes": list(DATASETS[args.dataset].classes),
+                "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed, "beta": args.beta,
                 "encoder_steps": args.encoder_steps, "precision": args.precision, "compile": args.compile, "clip": args.clip,
                 "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
                 "metrics": history[-1] if history else {}}
-        extra = {} if finished else {"optimizer": opt.state_dict(), "rng_state": torch.get_rng_state()}
+        extra = {} if finished else {"optimizer": opt.state_dict(), "rng_state": torch.get_rng_state(),
+                                     **({"cuda_rng_state": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})}
         save_checkpoint(args.out, model, meta, compact=finished, **extra)
 
     epoch = start_epoch
@@ -195,7 +212,7 @@ def main(argv: list[str] | None = None) -> dict:
                 group["lr"] = learning_rate(args.lr, epoch, args.epochs)
             # Same permutation in every process (seeded by epoch); each takes its own slice.
             order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(args.seed * 10_000 + epoch))
-            order = order[rank::world]
+            order = order[rank::world].to(device)
             t0 = time.time()
             train_loss = train_epoch(net, opt, train_x, order, args.batch_size, args.encoder_steps, args.clip, progress=is_main,
                                      desc=f"epoch {epoch + 1}/{args.epochs}")

@@ -82,21 +82,39 @@ export function classCentres({ mu, labels }) {
   return z1.map((v, d) => [median(v), median(z2[d])]);
 }
 
-/* draw.draw_class_labels: each digit on its cluster's centre, ink with a white halo, clipped to the
-   plot: a class is told by its digit as well as its colour, which two classes may nearly share for some eyes. */
-function classLabels(ctx, f, style, points) {
+/* draw.short_names: whether every class name fits beside its dot in the legend. */
+const shortNames = (style, names) => Math.max(...names.map((n) => n.length)) <= style.short_name;
+
+/* draw.draw_class_labels: each class's name on its cluster's centre, ink with a white halo, clipped to the
+   plot: a class is told by its name as well as its colour, which two classes may nearly share for some eyes. */
+function classLabels(ctx, f, style, points, names) {
   inPlot(ctx, f, (c) => {
-    c.font = `${style.label_size}px ${FONT}`; c.textAlign = "center"; c.textBaseline = "middle"; c.lineJoin = "round";
+    c.font = `${shortNames(style, names) ? style.label_size : style.name_size}px ${FONT}`;
+    c.textAlign = "center"; c.textBaseline = "middle"; c.lineJoin = "round";
     classCentres(points).forEach((z, d) => {
       if (!f.contains(z)) return;
       const [x, y] = f.toPx(z);
-      c.strokeStyle = "white"; c.lineWidth = 6; c.strokeText(String(d), x, y);
-      c.fillStyle = rgb(style.ink); c.fillText(String(d), x, y);
+      c.strokeStyle = "white"; c.lineWidth = 6; c.strokeText(names[d], x, y);
+      c.fillStyle = rgb(style.ink); c.fillText(names[d], x, y);
     });
   });
 }
 
-/* The latent map without overlays, drawn once per model and title: draw.render_map, titled. */
+/* draw.draw_legend: each class's colour as a dot right of the plot, its name beside it, or under it when the
+   names are long; without names (the points could not be loaded) the dots alone. */
+function legend(ctx, f, style, names) {
+  const x1 = f.left + f.plot, beside = !names || shortNames(style, names);
+  style.colours.forEach((colour, d) => {
+    const y = f.top + 14 + d * (beside ? 22 : 40), x = beside ? x1 + 20 : x1 + Math.floor(f.legend / 2);
+    ctx.fillStyle = rgb(colour); ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.fill();
+    if (!names) return;
+    if (beside) text(ctx, style, names[d], x + 14, y, 14, "left", "middle");
+    else text(ctx, style, names[d], x, y + 9, style.name_size, "center", "top");
+  });
+}
+
+/* The latent map without overlays, drawn once per model and title: draw.render_map, titled. points: the
+   digits' means and labels, and the classes' names (explorer/assets.py's points pack), or null. */
 export function renderMap(f, style, points, title) {
   const canvas = document.createElement("canvas"), P = f.plot;
   canvas.width = f.width; canvas.height = f.height;
@@ -107,17 +125,14 @@ export function renderMap(f, style, points, title) {
   const ticks1 = ticks(f.centre[0]), ticks2 = ticks(f.centre[1]);
   scatter(ctx, f, style, points, new Set(ticks1.map((t) => Math.round(f.toPx([t, 0])[0] - f.left))),
     new Set(ticks2.map((t) => Math.round(f.toPx([0, t])[1] - f.top))));
-  if (points) classLabels(ctx, f, style, points);
+  const names = points && points.classes;
+  if (names) classLabels(ctx, f, style, points, names);
   const x0 = f.left, y0 = f.top, x1 = f.left + P, y1 = f.top + P;
   ctx.strokeStyle = rgb(style.axis); ctx.lineWidth = 1; ctx.strokeRect(x0 - 0.5, y0 - 0.5, P + 1, P + 1);
   const decimals = Math.max(0, -Math.floor(Math.log10(step)));
   drawAxes(ctx, style, [x0, y0, x1, y1], ticks1.map((t) => [f.toPx([t, 0])[0], (t + 0).toFixed(decimals)]),
     ticks2.map((t) => [f.toPx([0, t])[1], (t + 0).toFixed(decimals)]), 11);
-  style.colours.forEach((colour, d) => {
-    const y = y0 + 14 + d * 22;
-    ctx.fillStyle = rgb(colour); ctx.beginPath(); ctx.arc(x1 + 20, y, 6, 0, 2 * Math.PI); ctx.fill();
-    text(ctx, style, String(d), x1 + 34, y, 14, "left", "middle");
-  });
+  legend(ctx, f, style, names);
   text(ctx, style, title, 6, 6, 13, "left", "top");
   if (!points) text(ctx, style, "(the test digits could not be loaded)", x0 + P / 2, y0 + P / 2, 13, "center", "middle");
   return canvas;

@@ -1,6 +1,6 @@
 /* Each committed model's files, fetched the first time the model is shown: its decoder (or
    the reason digits come from the server instead), its map points (the test digits' posterior
-   means, labels, and the first test digits' pictures) and its training replay. */
+   means, labels, the first test digits' pictures and the classes' names) and its training replay. */
 import { loadDecoder } from "./decoder.js";
 import { fetchPack } from "./pack.js";
 
@@ -18,7 +18,7 @@ export function createModels(files, serverAsked, onLoading) {
         ready: null,  // the engine, once loaded: views paint with it in the same task as the event
         loading: { got: 0, total: null },  // the decoder's bytes so far, and in all where the server says
         points: fetchPack(files[name].points_url)
-          .then(({ arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data }))
+          .then(({ meta, arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data, classes: meta.classes }))
           .catch((e) => { console.warn("VAEPage: no map points:", e); return null; }),
         replay: null,
         maps: new Map(),  // drawn base maps by title

@@ -19,11 +19,14 @@ export function training(page, element, props, name) {
       page.painted(name, key);
       return;
     }
+    const points = await page.models.points(model);  // the classes' names, which the replay's map writes too
+    if (ticket !== latest) return;
     let i = replay.epochs.findIndex((e) => e >= wanted);  // the run's last epoch where the run is shorter
     if (i < 0) i = replay.epochs.length - 1;
     const epoch = replay.epochs[i], n = replay.count;
     if (!replay.maps.has(epoch))
-      replay.maps.set(epoch, renderMap(page.frame, page.style, { mu: replay.mu.subarray(2 * n * i, 2 * n * (i + 1)), labels: replay.labels },
+      replay.maps.set(epoch, renderMap(page.frame, page.style, { mu: replay.mu.subarray(2 * n * i, 2 * n * (i + 1)), labels: replay.labels,
+        classes: points ? points.classes : null },
         `${props.title} after epoch ${epoch}`));
     mapCanvas.getContext("2d").drawImage(replay.maps.get(epoch), 0, 0);
     let j = 0;
