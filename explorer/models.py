@@ -22,7 +22,7 @@ from PIL import Image
 from explorer import assets, own
 from explorer.own import CheckpointError, Request
 from vae import draw, latent
-from vae.data import class_names
+from vae.data import DEFAULT_DATASET, class_names
 from vae.inputs import InputError
 from vae.model import VAE, load_checkpoint
 from vae.model import LATENT_DIM
@@ -104,7 +104,15 @@ def load_model(name: str, path: Path, committed: bool) -> Model:
         figures = metrics, torch.load(path.parent / "test_latents.pt", map_location="cpu", weights_only=True)
     else:
         figures = own.own_figures(path)
-    metrics, latents = figures or own.start_up_figures(model, own.test_digits(CHECKPOINTS / "test_latents.pt"))
+    evaluated = figures is not None
+    if not evaluated:
+        dataset = checkpoint["meta"].get("dataset", DEFAULT_DATASET)
+        try:
+            digits = own.test_digits(CHECKPOINTS / "test_latents.pt", dataset)
+        except FileNotFoundError as e:
+            raise CheckpointError(own.one_line(f"model {name}: {e}")) from None
+        figures = own.start_up_figures(model, digits, legible=dataset == DEFAULT_DATASET)
+    metrics, latents = figures
     mu, labels = latents["mu"].double().numpy(), latents["labels"].numpy()
     classes = class_names(checkpoint["meta"])
     base_map = draw.to_palette(draw.render_map(MAP, mu, labels, classes))
@@ -113,7 +121,7 @@ def load_model(name: str, path: Path, committed: bool) -> Model:
     replay = torch.load(replay_file, map_location="cpu", weights_only=True) if replay_file.is_file() else None
     files = assets.write_assets(ASSET_FOLDER, checkpoint, check, mu, labels, test_images, replay)
     files["map"] = assets.write_asset(ASSET_FOLDER, "map", ".png", draw.png_bytes(base_map))  # the Reconstruct tab's empty map
-    facts = {**metrics, **checkpoint["config"], "evaluated": figures is not None,
+    facts = {**metrics, **checkpoint["config"], "evaluated": evaluated,
              "beta": checkpoint["meta"].get("beta", 1.0), "epochs": checkpoint["meta"]["epochs"],
              "sigma": latents["logvar"].mul(0.5).exp().median().item(),
              "radius": float(np.quantile(np.hypot(mu[:, 0], mu[:, 1]), 0.99)),

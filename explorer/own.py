@@ -27,7 +27,7 @@ from typing import NamedTuple
 import torch
 
 from vae.classifier import DEFAULT_CLASSIFIER, legibility, load_classifier
-from vae.data import load_mnist, mnist_available
+from vae.data import DATASETS, DEFAULT_DATASET, load_mnist, mnist_available
 from vae.model import VAE, checkpoint_sha256, elbo
 
 ENV_CHECKPOINTS = "VAE_CHECKPOINTS"  # "NAME=PATH,NAME=PATH"
@@ -101,32 +101,35 @@ class TestDigits(NamedTuple):
 
 
 @cache
-def test_digits(committed_latents: Path) -> TestDigits:
-    """MNIST's test digits where VAE_DATA_DIR (or ./data) holds them; else the first 100, which the
-    committed test_latents.pt carries with the 10,000 labels."""
-    if mnist_available():
-        images, labels = load_mnist("test")
-        return TestDigits(images, labels, f"the {len(images):,} MNIST test digits")
+def test_digits(committed_latents: Path, dataset: str = DEFAULT_DATASET) -> TestDigits:
+    """The dataset's test digits where VAE_DATA_DIR (or ./data) holds them; else, for MNIST, the first 100,
+    which the committed test_latents.pt carries with the 10,000 labels (FileNotFoundError for another dataset)."""
+    if mnist_available(dataset=dataset):
+        images, labels = load_mnist("test", dataset=dataset)
+        return TestDigits(images, labels, f"the {len(images):,} {DATASETS[dataset].torchvision_class} test images")
+    if dataset != DEFAULT_DATASET:
+        raise FileNotFoundError(f"trained on {dataset}, whose test images are not under VAE_DATA_DIR; set it to their folder, "
+                                "or run python -m vae.evaluate --checkpoint PATH once")
     first = torch.load(committed_latents, map_location="cpu", weights_only=True)
     images = first["images"].float().div(255).unsqueeze(1)
     return TestDigits(images, first["labels"][:len(images)],
                       f"the first {len(images)} test digits only (MNIST was not found: set VAE_DATA_DIR to its folder for all 10,000)")
 
 
-def start_up_figures(model: VAE, digits: TestDigits) -> tuple[dict, dict]:
+def start_up_figures(model: VAE, digits: TestDigits, legible: bool = True) -> tuple[dict, dict]:
     """What vae.evaluate would write, as far as seconds allow: (metrics, latents). The ELBO's terms with
     one z per digit (seeded, without touching the app's random state); legibility where the classifier is.
     On every core: at start-up no request waits yet (load() then serves on one thread)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)
     try:
-        return measure(model, digits)
+        return measure(model, digits, legible)
     finally:
         torch.set_num_threads(threads)
 
 
 @torch.inference_mode()
-def measure(model: VAE, digits: TestDigits, batch: int = 1000) -> tuple[dict, dict]:
+def measure(model: VAE, digits: TestDigits, legible: bool = True, batch: int = 1000) -> tuple[dict, dict]:
     parts, codes = [], []
     with torch.random.fork_rng():
         torch.manual_seed(0)
@@ -137,7 +140,7 @@ def measure(model: VAE, digits: TestDigits, batch: int = 1000) -> tuple[dict, di
     terms = {key: torch.cat([getattr(p, key) for p in parts]).mean().item() for key in ("elbo", "reconstruction", "kl")}
     metrics = {"digits": len(digits.images), "digits_words": digits.words, "neg_elbo": -terms["elbo"],
                "reconstruction_nll": -terms["reconstruction"], "kl": terms["kl"], "L": 1}
-    if DEFAULT_CLASSIFIER.is_file():
+    if legible and DEFAULT_CLASSIFIER.is_file():  # the classifier knows MNIST's digits only
         accuracy = torch.load(DEFAULT_CLASSIFIER, map_location="cpu", weights_only=True)["test_accuracy"]
         metrics.update(legibility(model, load_classifier()), classifier_test_accuracy=accuracy)
     latents = {"mu": torch.cat([mu for mu, _ in codes]), "logvar": torch.cat([logvar for _, logvar in codes]),

@@ -214,7 +214,7 @@ def test_a_model_the_cli_trains_in_one_epoch_is_served_as_its_own(tmp_path):
         # the page picks it first and says its figures are its own, the committed models' stay theirs
         assert component(server.url, "model")["value"] == "mine"
         words = component(server.url, "model_words")["value"]
-        assert "your checkpoint" in words and "Nobody has evaluated it yet" in words and "the 10,000 MNIST test digits" in words
+        assert "your checkpoint" in words and "Nobody has evaluated it yet" in words and "the 10,000 MNIST test images" in words
         assert component(server.url, "train_epoch")["interactive"] is False
         table = next(c["props"]["value"] for c in httpx.get(server.url + "config", timeout=30).json()["components"]
                      if "| test −ELBO" in str(c["props"].get("value", "")))
