@@ -1,12 +1,14 @@
 """Many people using the app at once, on loopback.
 
-    python bench/load.py --explorers 32 64 128   # people using the page: how many one server holds
+    python bench/load.py --explorers 32 64 100   # people using the page: how many one server holds
+    python bench/load.py --explorers 32 --server-grids   # the same with browsers that have no WebGL2
     python bench/load.py                         # the server path: 32 users, 60 s on /decode and 60 s on /noop
 
 --explorers: the classroom model. Each simulated person uses the page as it is, with a session
 of its own: dragging sliders and hovering the maps make no request (the page decodes), so
 between actions (2-6 s apart, ACTION_GAP) only time passes. Of the actions (ACTION_MIX), 80%
-ask /grid for the sharp grid after a pan, 16% upload a photo of a digit (/reconstruct) and 4%
+draw the sharp grid after a pan, which the page decodes on the graphics card (no request; with
+--server-grids it asks /grid, as a browser without WebGL2 does), 16% upload a photo of a digit (/reconstruct) and 4%
 ask for its ELBO anatomy (/elbo; a digit from the first 100 test digits, photographed with
 a different seed each time, so neither the reading's nor the quadrature's cache helps more
 than it would with new pictures). Each crowd size runs for --seconds, once everyone has
@@ -112,9 +114,10 @@ class Explorer(threading.Thread):
     """One person on the page: drags (no request), pans the grid (one /grid at the release),
     sometimes an upload (/reconstruct) or the ELBO tab (/elbo); pauses between."""
 
-    def __init__(self, index: int, base: str, until: float, digits: list[np.ndarray], log: list):
+    def __init__(self, index: int, base: str, until: float, digits: list[np.ndarray], log: list, server_grids: bool):
         super().__init__(daemon=True)
         self.rng, self.session, self.base, self.until, self.digits, self.log = random.Random(index), uuid.uuid4().hex, base, until, digits, log
+        self.server_grids = server_grids
 
     def timed_call(self, client: httpx.Client, endpoint: str, make_data) -> None:
         timed_call(client, self.base, endpoint, make_data, self.session, self.log)
@@ -125,7 +128,9 @@ class Explorer(threading.Thread):
         with httpx.Client(timeout=60) as client:
             while time.time() < self.until:
                 action = rng.choices(list(ACTION_MIX), weights=list(ACTION_MIX.values()))[0]
-                if action == "grid":
+                if action == "grid" and not self.server_grids:
+                    pass  # the page decodes it: only time passes
+                elif action == "grid":
                     centre = [round(rng.uniform(-2, 2), 2) for _ in range(2)]
                     self.timed_call(client, "grid", lambda: [*centre, round(rng.uniform(2, 8), 2), 20, "linear"])
                 else:
@@ -135,10 +140,10 @@ class Explorer(threading.Thread):
                 time.sleep(rng.uniform(*ACTION_GAP))
 
 
-def run_explorers(base: str, users: int, seconds: float, digits: list[np.ndarray]) -> tuple[list, float]:
+def run_explorers(base: str, users: int, seconds: float, digits: list[np.ndarray], server_grids: bool) -> tuple[list, float]:
     """`users` Explorers for `seconds`; returns (endpoint, seconds, error) per request and the time taken."""
     log: list = []
-    crowd = [Explorer(i, base, 0, digits, log) for i in range(users)]
+    crowd = [Explorer(i, base, 0, digits, log, server_grids) for i in range(users)]
     with httpx.Client(timeout=60) as client:  # everyone has opened the page: Gradio has made their sessions
         for person in crowd:
             call(client, base, "decode", [0.0, 0.0], person.session)
@@ -174,7 +179,7 @@ def explorers_main(args, base: str, server: subprocess.Popen, digits: list[np.nd
     for users in args.explorers:
         cpu0, mine0 = cpu_seconds(server.pid), cpu_seconds(os.getpid())
         rss0 = rss_mb(server.pid)
-        log, elapsed = run_explorers(base, users, args.seconds, digits)
+        log, elapsed = run_explorers(base, users, args.seconds, digits, args.server_grids)
         busy, mine = (cpu_seconds(server.pid) - cpu0) / elapsed, (cpu_seconds(os.getpid()) - mine0) / elapsed
         print(f"\n{users} people exploring for {elapsed:.0f} s: {len(log)} requests, server {busy:.2f} cores busy "
               f"(the simulated people {mine:.2f}), server RSS {rss0:.0f} MB before, {rss_mb(server.pid):.0f} MB after", flush=True)
@@ -244,6 +249,7 @@ def percentile(ms: list[float], q: float) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--explorers", type=int, nargs="+", help="crowd sizes of people using the page, one run each")
+    p.add_argument("--server-grids", action="store_true", help="with --explorers: the sharp grids come from /grid (no WebGL2)")
     p.add_argument("--users", type=int, default=32)
     p.add_argument("--seconds", type=float, default=60, help="time on each of /decode and /noop, or per crowd size")
     p.add_argument("--warmup", type=float, default=10, help="seconds of the same load before the start RSS is read")

@@ -208,8 +208,16 @@ def grid(z1: float, z2: float, span: float, n: int, spacing: str, model: str | N
     """
     m, z1, z2 = named(model), inputs.check_z(z1, "centre z1"), inputs.check_z(z2, "centre z2")
     span, n, spacing = inputs.check_span(span), inputs.check_grid_n(n), inputs.check_spacing(spacing)
+    return grid_picture(z1, z2, span, n, spacing, m.name)
+
+
+@lru_cache(maxsize=64)
+@torch.inference_mode()
+def grid_picture(z1: float, z2: float, span: float, n: int, spacing: str, name: str) -> Image.Image:
+    """The grid of a checked window, drawn once: the page's first view and the windows a class shares
+    (browsers without a graphics card ask for them) cost the server once."""
     cols, rows, points = latent.grid_points(z1, z2, span, n, spacing)
-    return draw.render_grid(latent.decode_images(m.display, points), cols, rows)
+    return draw.render_grid(latent.decode_images(models.MODELS[name].display, points), cols, rows)
 
 
 @user_errors

@@ -70,6 +70,7 @@ def page_config(controls: dict[str, gr.components.Component], defaults: dict, re
                   "label_size": draw.LABEL_SIZE, "short_name": draw.SHORT_NAME, "name_size": draw.NAME_SIZE, "splat_radius": draw.SPLAT_RADIUS, "splat_alpha": draw.SPLAT_ALPHA,
                   "grid_line": draw.GRID_LINE},
         "grid_layouts": {str(n): dataclasses.asdict(draw.grid_layout(n)) for n in range(1, inputs.GRID_N_MAX + 1)},
+        "grid_margins": draw.GRID_MARGINS,
         "digit_region": models.DIGIT_REGION,
         "limits": {**ranges, **limits},
         "defaults": {**{key: c.value for key, c in controls.items()}, **defaults},

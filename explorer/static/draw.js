@@ -181,22 +181,50 @@ export function drawPath(ctx, f, ink, points) {
   }
 }
 
-/* uint8 digits (784 each) laid out in rows of `cols`, each `scale` x enlarged, `gap` white pixels apart: draw.tile. */
-export function tileDigits(canvas, pixels, count, cols, scale, gap, blank = 0) {
-  const rows = Math.ceil(count / cols), cell = 28 * scale;
-  const width = cols * (cell + gap) - gap, height = rows * (cell + gap) - gap;
-  canvas.width = width; canvas.height = height;
-  const ctx = canvas.getContext("2d"), image = ctx.createImageData(width, height), d = image.data;
-  d.fill(255);
+/* uint8 digits (784 each) into `image` (ImageData) from (ox, oy), in rows of `cols`, each `scale` x enlarged,
+   `gap` white pixels apart: draw.tile. */
+function tileInto(image, pixels, count, cols, scale, gap, ox, oy, blank) {
+  const rows = Math.ceil(count / cols), cell = 28 * scale, d = image.data;
   for (let i = 0; i < rows * cols; i++) {
-    const ox = (i % cols) * (cell + gap), oy = Math.floor(i / cols) * (cell + gap);
+    const cx = ox + (i % cols) * (cell + gap), cy = oy + Math.floor(i / cols) * (cell + gap);
     for (let y = 0; y < cell; y++) for (let x = 0; x < cell; x++) {
       const v = i < count ? pixels[i * 784 + Math.floor(y / scale) * 28 + Math.floor(x / scale)] : blank;
-      const at = 4 * ((oy + y) * width + ox + x);
+      const at = 4 * ((cy + y) * image.width + cx + x);
       d[at] = d[at + 1] = d[at + 2] = v;
     }
   }
+}
+
+/* The digits tiled into a canvas of their own size: draw.tile. */
+export function tileDigits(canvas, pixels, count, cols, scale, gap, blank = 0) {
+  const rows = Math.ceil(count / cols), cell = 28 * scale;
+  canvas.width = cols * (cell + gap) - gap; canvas.height = rows * (cell + gap) - gap;
+  const ctx = canvas.getContext("2d"), image = ctx.createImageData(canvas.width, canvas.height);
+  image.data.fill(255);
+  tileInto(image, pixels, count, cols, scale, gap, 0, 0, blank);
   ctx.putImageData(image, 0, 0);
+}
+
+/* draw.tick_format: enough decimals to tell neighbouring ticks apart. */
+function tickDecimals(values) {
+  const step = values.length > 1 ? Math.min(...values.slice(1).map((v, i) => Math.abs(v - values[i]))) : 1;
+  return Math.min(3, Math.max(1, Math.ceil(-Math.log10(Math.max(step, 1e-3))) + 1));
+}
+
+/* draw.render_grid: n x n digits (row-major, rows from the top) with the z1 of each column and the z2
+   of each row as ticks, into `canvas`; layout: draw.grid_layout(n), margins: draw.GRID_MARGINS. */
+export function drawGrid(canvas, style, pixels, cols, rows, layout, margins) {
+  const n = cols.length, { cell, gap, left, top } = layout, size = n * cell + (n - 1) * gap;
+  canvas.width = left + size + margins.right; canvas.height = top + size + margins.bottom;
+  const ctx = canvas.getContext("2d"), image = ctx.createImageData(canvas.width, canvas.height);
+  image.data.fill(255);
+  tileInto(image, pixels, n * n, n, cell / 28, gap, left, top, 0);
+  ctx.putImageData(image, 0, 0);
+  const every = Math.max(1, Math.ceil(n / 8)), ticks = [];  // at most ~8 labels per axis so they never overlap
+  for (let i = 0; i < n; i += every) ticks.push(i);
+  const at = (i) => i * (cell + gap) + cell / 2, dc = tickDecimals(cols), dr = tickDecimals(rows);
+  drawAxes(ctx, style, [left, top, left + size, top + size], ticks.map((i) => [left + at(i), cols[i].toFixed(dc)]),
+    ticks.map((i) => [top + at(i), rows[i].toFixed(dr)]), 12);
 }
 
 export function showImage(canvas, image) {

@@ -2,6 +2,7 @@
    the reason digits come from the server instead), its map points (the test digits' posterior
    means, labels, the first test digits' pictures and the classes' names) and its training replay. */
 import { loadDecoder } from "./decoder.js";
+import { glDecoder } from "./decoder-gl.js";
 import { fetchPack } from "./pack.js";
 
 /* files: {name: {decoder_url, points_url, replay_url, ...}} (explorer/components.py). serverAsked:
@@ -20,6 +21,8 @@ export function createModels(files, serverAsked, onLoading) {
         points: fetchPack(files[name].points_url)
           .then(({ meta, arrays }) => ({ mu: arrays.mu.data, labels: arrays.labels.data, images: arrays.images.data, classes: meta.classes }))
           .catch((e) => { console.warn("VAEPage: no map points:", e); return null; }),
+        grid: null,
+        gridReady: null,  // what grid() resolved to, once it has
         replay: null,
         maps: new Map(),  // drawn base maps by title
       };
@@ -33,6 +36,17 @@ export function createModels(files, serverAsked, onLoading) {
     loading: (name) => of(name).loading,
     points: (name) => of(name).points,
     maps: (name) => of(name).maps,
+    /* The decoder for many points at once (the manifold grid): {decoder: a GLDecoder} where the page decodes
+       and this browser's graphics card decodes as the server does, else {decoder: null, reason}. */
+    grid(name) {
+      const model = of(name);
+      if (!model.grid) {
+        model.grid = model.engine.then((engine) => (engine.mode === "page" ? glDecoder(engine.decoder) : { decoder: null, reason: engine.reason }))
+          .then((grid) => { model.gridReady = grid; return grid; });
+      }
+      return model.grid;
+    },
+    gridReady: (name) => of(name).gridReady,
     /* The training replay (vae/replay.py): the means after each epoch, a few manifolds, per-epoch metrics;
        null for a run without one. */
     replay(name) {

@@ -150,6 +150,8 @@ function start(element, props) {
     play: () => play(page),
     copyLink: async () => { element.querySelector(".vae-said").textContent = await copyLink(link(), element.querySelector(".vae-link")); },
     engine: () => models.engine(store.get().model),
+    /* Why the manifold grid is not decoded by this browser's graphics card (null: it is), once that is known. */
+    gridReason: async () => (await models.grid(store.get().model)).reason,
     state: () => store.get(),
     priorSample,
   };

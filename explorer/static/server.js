@@ -9,6 +9,13 @@ function apiRoot() {
 /* One session for all of this page's calls: without one, Gradio builds a new session for every call. */
 const SESSION = `vae-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 
+// While the model's decoder is still on its way (a slow network), the server draws the pictures
+// once this long has passed, so that nobody looks at an empty picture.
+export const SERVER_WHILE_LOADING_MS = 1000;
+
+/* A promise that resolves to undefined after `ms`. */
+export const later = (ms) => new Promise((done) => setTimeout(done, ms));
+
 // A server whose queue is full answers 503: the call waits this long (doubling up to the last) and asks again.
 const RETRY_MS = [500, 1000, 2000, 4000];
 let waitingCalls = 0;
@@ -26,7 +33,7 @@ async function start(base, data) {
       body: JSON.stringify({ data, session_hash: SESSION }) });
     if (response.status !== 503) { if (attempt > 0) waiting(-1); return response; }
     if (attempt === 0) waiting(+1);
-    await new Promise((done) => setTimeout(done, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]));
+    await later(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
   }
 }
 

@@ -4,11 +4,7 @@
 import { tileDigits, showImage } from "./draw.js";
 import { pointKeys, stepKeys } from "./keys.js";
 import { interpolationPoints, priorSample } from "./latent.js";
-import { callForImage, latestOnly } from "./server.js";
-
-// While the model's decoder is still on its way (a slow network), the server draws the digits
-// once this long has passed, so that nobody looks at an empty picture.
-const SERVER_WHILE_LOADING_MS = 1000;
+import { SERVER_WHILE_LOADING_MS, callForImage, later, latestOnly } from "./server.js";
 
 /* paint(key): decode with draw(decoder, state), or show the picture of the endpoint that
    server(state) names ([name, data]); then report the paint. Repainted when one of `keys` changes. */
@@ -27,7 +23,7 @@ function digitView(page, name, canvas, keys, draw, server) {
     if (!engine) {
       const loading = page.models.engine(state.model);
       if (slow !== state.model) {
-        engine = await Promise.race([loading, new Promise((done) => setTimeout(done, SERVER_WHILE_LOADING_MS))]);
+        engine = await Promise.race([loading, later(SERVER_WHILE_LOADING_MS)]);
         if (ticket !== latest) return;  // a newer paint of this view draws instead
         if (!engine) slow = state.model;
       }

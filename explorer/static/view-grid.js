@@ -1,12 +1,13 @@
-/* The manifold: an n x n grid of decoded digits, drawn by the server's /grid (it decodes a grid
-   several times faster than JavaScript can, docs/benchmarks.md). Dragging and the wheel pan and
-   zoom the picture shown at once, and the sharp picture is asked for when the gesture ends; a
-   click centres the grid on the cell under it. Where the cells sit comes from vae/draw.py's
-   grid_layout, through the page's config. */
-import { canvasPoint } from "./draw.js";
+/* The manifold: an n x n grid of decoded digits. Dragging and the wheel pan and zoom the picture
+   shown at once, and the sharp picture is drawn when the gesture ends: decoded by this browser's
+   graphics card (decoder-gl.js) where it decodes as the server does, else by the server's /grid
+   (while the card is being prepared, and where the page cannot decode); the canvas's
+   data-drawn-by says which. A click centres the grid on the cell under it. Where the cells sit
+   comes from vae/draw.py's grid_layout, through the page's config. */
+import { canvasPoint, drawGrid } from "./draw.js";
 import { viewKeys } from "./keys.js";
 import { clamp, gridAxis, round2 } from "./latent.js";
-import { callForImage, latestOnly } from "./server.js";
+import { SERVER_WHILE_LOADING_MS, callForImage, later, latestOnly } from "./server.js";
 
 const KEYS = ["grid_z1", "grid_z2", "grid_span", "grid_n", "grid_spacing"];
 
@@ -23,7 +24,7 @@ export function grid(page, element, props, name) {
     const reach = Math.max(Math.abs(now.z1), Math.abs(now.z2)) + now.span / 2;
     note.textContent = reach > config.digit_region ? config.models[now.model].note : "";
     if (!shown) return;
-    if (canvas.width !== shown.image.naturalWidth) { canvas.width = shown.image.naturalWidth; canvas.height = shown.image.naturalHeight; }
+    if (canvas.width !== shown.image.width) { canvas.width = shown.image.width; canvas.height = shown.image.height; }
     const L = layout(shown.n), same = shown.n === now.n && shown.spacing === now.spacing && shown.model === now.model;
     if (!same || (shown.z1 === now.z1 && shown.z2 === now.z2 && shown.span === now.span)) ctx.drawImage(shown.image, 0, 0);
     else {  // the picture shown, moved and scaled to where the new window puts it, until the sharp one arrives
@@ -40,9 +41,22 @@ export function grid(page, element, props, name) {
     element.classList.toggle("vae-stale", shown.model !== now.model);  // the old model's grid until the new one's arrives
   }
 
+  const decodeHere = async (decoder, w) => {
+    const cols = gridAxis(w.z1, w.span, w.n, w.spacing), rows = gridAxis(w.z2, w.span, w.n, w.spacing).reverse(), z = [];
+    for (const z2 of rows) for (const z1 of cols) z.push(z1, z2);  // row-major from the top: vae.latent.grid_points
+    const pixels = await decoder.decode(z, w.n * w.n), picture = document.createElement("canvas");
+    drawGrid(picture, page.style, pixels, cols, rows, config.grid_layouts[w.n], config.grid_margins);
+    return picture;
+  };
   const fetchSharp = latestOnly(async (w) => {
-    const image = await callForImage("grid", [w.z1, w.z2, w.span, w.n, w.spacing, w.model]);
+    const card = page.models.gridReady(w.model) || await Promise.race([page.models.grid(w.model), later(SERVER_WHILE_LOADING_MS)]);
+    let image = null, by = "page";
+    if (card && card.decoder) {
+      try { image = await decodeHere(card.decoder, w); } catch (e) { console.warn("VAEPage: the graphics card failed:", e); }
+    }
+    if (!image) { image = await callForImage("grid", [w.z1, w.z2, w.span, w.n, w.spacing, w.model]); by = "server"; }
     shown = { ...w, image };
+    canvas.dataset.drawnBy = by;
     paint("sharp");
   });
   const sharpen = () => {  // during a drag or a run of wheel steps, only when it ends: no request while dragging
