@@ -96,7 +96,15 @@ def reconstruction_of(pixels: np.ndarray, m: Model | None = None) -> Reconstruct
     and the digit decoded at one z drawn from q(z|x), with eps ~ N(0, I) seeded by sample_seed. mu and
     z are decoded by /decode's decoder at the values reported: /decode at them gives the same pictures
     (where they lie within its ±6, as all but some of beta0's do)."""
-    m = m or models.DEFAULT
+    return reading_of(pixels.tobytes(), (m or models.DEFAULT).name)
+
+
+@lru_cache(maxsize=256)
+@torch.inference_mode()
+def reading_of(pixels: bytes, name: str) -> Reconstructed:
+    """reconstruction_of for a digit given as the bytes of its uint8 28x28 pixels, computed once per digit and model:
+    the same picture uploaded again, to the page or the API, costs nothing."""
+    m, pixels = models.MODELS[name], np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28)
     x = latent.from_uint8(pixels)
     read = posterior_reconstruction(m.model, x)
     mu, sigma = latent.posterior(m.model, x)  # unrounded: a q narrower than 4 decimals (beta = 0) still draws its sample
@@ -133,7 +141,7 @@ class ExactTerms(NamedTuple):
     posterior: TruePosterior  # p(z|x) on a 64 x 64 grid around its mass
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)  # the first 100 test digits of every model, and the newest uploads
 @torch.inference_mode()
 def exact_terms(pixels: bytes, name: str) -> ExactTerms:
     """log p(x) by quadrature, p(z|x) on a grid and the best diagonal Gaussian q* of a digit

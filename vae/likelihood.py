@@ -425,9 +425,10 @@ def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterio
     amortization gap ELBO(q*) - ELBO(q), the price of one network encoding every digit.
 
     `post` (from `true_posterior`; computed on a 64 x 64 grid from `coarse` when not given)
-    gives two starts: its highest point, and its mean and spread. From each, q is fitted on a size x size grid spanning 16 sigma around the current
-    q, re-centred and fitted again until the grid stops moving, so narrow modes far apart are
-    each seen finely. `log_px` (from `log_marginal_quadrature`) normalizes p(z|x) on those grids.
+    gives two starts: its highest point, and its mean and spread. From each, q is fitted on post's
+    grid; where that grid is coarser than a size x size grid spanning 16 sigma around q, q is fitted
+    again on such a grid, re-centred and fitted again until the grid stops moving, so narrow modes
+    far apart are each seen finely. `log_px` (from `log_marginal_quadrature`) normalizes p(z|x) on those grids.
     """
     if post is None:
         post = true_posterior(model, x, size=64, coarse=coarse)
@@ -440,14 +441,16 @@ def best_gaussian(model: VAE, x: torch.Tensor, log_px: float, post: TruePosterio
               (mean, (p @ (zz - mean) ** 2).sqrt().clamp(min=step))]
     # A first fit on `post` itself costs no decoding and starts the refinement close to where it
     # ends; two starts that land on the same mode are refined once.
-    fits: list[tuple[torch.Tensor, torch.Tensor]] = []
+    fits: list[tuple[torch.Tensor, torch.Tensor, float]] = []
     for start in starts:
-        mu, sigma, _ = closest_gaussian_on_grid(post, start)
-        if not any(((mu - m).abs() < s).all() for m, s in fits):
-            fits.append((mu, sigma))
+        mu, sigma, kl = closest_gaussian_on_grid(post, start)
+        if not any(((mu - m).abs() < s).all() for m, s, _ in fits):
+            fits.append((mu, sigma, kl))
     best = None
-    for mu, sigma in fits:
-        for _ in range(6):
+    for mu, sigma, kl in fits:
+        # A window around q as fine as `post` already is would only repeat the fit: refine where post is coarser
+        # (q narrow against post's span: one of several modes, or a narrow peak on a wide tail).
+        for _ in range(6 if step > 16 * sigma.max().item() / size else 0):
             side = 16 * sigma.max().item()
             window = posterior_on_square(model, x, log_px, (mu[0].item(), mu[1].item(), side), size)
             new_mu, new_sigma, kl = closest_gaussian_on_grid(window, (mu, sigma))
