@@ -83,7 +83,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     view("explorer_map", MAP_CANVAS, title="Latent map: test digits by class (hover to preview, click or drag to set z)")
                 with gr.Column(scale=2):
                     view("explorer_digit", '<canvas class="vae-digit" role="img" aria-label="the decoded digit"></canvas>'
-                         '<div class="vae-caption"></div>')
+                         '<div class="vae-caption">Loading the model…</div>')  # until the page draws the first digit
                     z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
                     gr.Markdown(text.INTRO + "\n\n" + text.EXPLORER, latex_delimiters=text.LATEX)
 

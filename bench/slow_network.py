@@ -8,7 +8,7 @@ A script in the page looks at the Explorer's digit every 50 ms from the navigati
 prints when the page's load event fired, when the digit was first on screen, when it first
 showed a decoded digit (inked), when the decoder file had arrived (the page decodes by itself
 from then on), and for how long the digit was on screen black with no words beside it (the
-status line empty). Goals: the first decoded digit within 12 s, and never a black digit without
+status line empty, and the digit's caption empty or naming only its z). Goals: the first decoded digit within 12 s, and never a black digit without
 a word.
 """
 import argparse
@@ -28,7 +28,9 @@ const look = () => {
   const box = canvas && canvas.getBoundingClientRect(), shown = !!box && box.width > 0 && box.top < innerHeight;
   const inked = shown && canvas.width > 0 &&
     canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 === 0 && v > 128);
-  const words = (line && line.textContent.trim()) || '';
+  const caption = document.querySelector('#explorer_digit .vae-caption');
+  const said = caption && !caption.textContent.startsWith('z =') ? caption.textContent.trim() : '';  // a z only names the digit
+  const words = (line && line.textContent.trim()) || said;
   const engine = line ? line.dataset.mode : '';
   window.__seen.push({ t: performance.now(), shown, inked, words, engine });
 };
@@ -68,6 +70,8 @@ def main() -> None:
                                        timeout=args.seconds * 1000, polling=200)
                 page.wait_for_timeout(500)
                 seen = page.evaluate("() => window.__seen")
+                files = page.evaluate("() => performance.getEntriesByType('resource').map(e => "
+                                      "[e.name.split('/').pop().split('?')[0], e.startTime / 1e3, e.responseEnd / 1e3, e.encodedBodySize])")
                 browser.close()
         finally:
             server.terminate()
@@ -82,6 +86,9 @@ def main() -> None:
         at = first(seen, test)
         print(f"  {label:32s}{'never' if at is None else f'{at:6.1f} s'}")
     print(f"  black digit without a word      {sum(steps) / 1e3:6.1f} s in all")
+    print("what was fetched (from, to, kB):")
+    for name, start, end, size in sorted(files, key=lambda f: f[1]):
+        print(f"  {start:5.1f} - {end:5.1f} s {size / 1e3:7.0f}  {name[:60]}")
 
 
 if __name__ == "__main__":

@@ -330,14 +330,23 @@ _optional_inputs: str | None = "not checked yet"
 PAGES = ("frontend/index.html", "frontend/share.html")  # Gradio's templates of the page
 
 
+# The first `head=` of the page's components (the views' <link rel="modulepreload"> of the page's modules), from the
+# config that Gradio's template already holds.
+FIRST_HEAD = ("{% set heads = config.get('components', []) | map(attribute='props') | map(attribute='head') | select | list %}"
+              "{% if heads %}{{ heads[0] | safe }}{% endif %}")
+
+
 def template_with_noscript(environment, name: str):
     """Gradio's template loader (get_source), with text.NO_JAVASCRIPT ("{address}": the app's, for each request) in a
-    <noscript> before <gradio-app>. People gain: Gradio's page is built by its script, so without JavaScript it was
-    blank. No public way: `head=` and `js=` travel in the config, for that script to insert; only the template is HTML."""
+    <noscript> before <gradio-app>, and the views' module preloads in the <head>. People gain: Gradio's page is built by
+    its script, so without JavaScript it was blank; and on a slow link the page's modules arrive with Gradio's own
+    instead of after them (bench/slow_network.py: the first digit 2 s sooner at 1.5 Mbit/s). No public way: `head=` and
+    `js=` travel in the config, for that script to insert once it has drawn the page; only the template is HTML."""
     source, filename, uptodate = template_with_noscript.__wrapped__(environment, name)
     if name in PAGES:
         words = html.escape(text.NO_JAVASCRIPT).replace("{address}", "{{ config.get('root', '') }}")
         source = source.replace("<gradio-app", f'<noscript><p style="margin: 2em">{words}</p></noscript><gradio-app', 1)
+        source = source.replace("</head>", FIRST_HEAD + "</head>", 1)
     return source, filename, uptodate
 
 
@@ -345,8 +354,9 @@ def noscript_line() -> str | None:
     """Install template_with_noscript; the reason it cannot be installed, or None."""
     env = getattr(getattr(gradio.routes, "templates", None), "env", None)
     original = _original(getattr(getattr(env, "loader", None), "get_source", None))
-    if original is None or any(original(env, page)[0].count("<gradio-app") != 1 for page in PAGES):
-        return "Gradio's page is no longer one <gradio-app> in routes.templates"
+    if original is None or any(original(env, page)[0].count("<gradio-app") != 1 or original(env, page)[0].count("</head>") != 1
+                               for page in PAGES):
+        return "Gradio's page is no longer one <head> and one <gradio-app> in routes.templates"
     template_with_noscript.__wrapped__ = original
     env.loader.get_source = template_with_noscript
     return None

@@ -18,7 +18,7 @@ import pytest
 from gradio import processing_utils
 from gradio.exceptions import InvalidPathError
 
-from explorer import events, gradio_adjustments as adjust
+from explorer import events, gradio_adjustments as adjust, models
 
 
 @pytest.fixture
@@ -236,8 +236,16 @@ def test_a_page_without_javascript_says_what_it_needs_and_where_the_api_is(http,
     assert "needs JavaScript" in noscript and f"{app_url}gradio_api/info" in noscript
 
 
+def test_the_page_asks_for_its_modules_in_its_first_html(http):
+    """On a slow link the page's modules arrive with Gradio's own, not after Gradio has drawn the page."""
+    head = http.get("/").text.split("</head>")[0]
+    for path in models.PAGE_MODULES.values():
+        assert f'<link rel="modulepreload" href="gradio_api/file={path}">' in head
+        assert http.get(f"/gradio_api/file={path}").status_code == 200
+
+
 def test_a_page_template_that_changed_is_named_and_left_alone(monkeypatch):
     loader = gradio.routes.templates.env.loader
     monkeypatch.setattr(loader, "get_source", lambda environment, name: ("<html><body></body></html>", name, None))
-    assert adjust.noscript_line() == "Gradio's page is no longer one <gradio-app> in routes.templates"
+    assert adjust.noscript_line() == "Gradio's page is no longer one <head> and one <gradio-app> in routes.templates"
     assert loader.get_source is not adjust.template_with_noscript

@@ -73,16 +73,18 @@ def posterior_reconstruction(model: VAE, x: torch.Tensor, sigmas: float = READ_S
         return plane(*(torch.linspace(-1.0, 1.0, n, dtype=torch.float64),) * 2)
 
     finer = square(fine) * 2 / (size - 1)  # spans a cell each side
+    # Every copy's box in one decoder call: the weights are read once for all the points, not once a box.
+    boxes = [(c, n, mu[c, n] + square(size if c == 0 else shift_size) * half[c, n])
+             for c in range(len(copies)) for n in range(copies.shape[1])]
+    decoded = decode_points(model, torch.cat([z for _, _, z in boxes]))
+    counts = [len(z) for _, _, z in boxes]
     reads, modes = torch.empty(copies.shape), []
-    for c in range(len(copies)):
-        coarse = square(size if c == 0 else shift_size)
-        for n, (digit, centre, reach) in enumerate(zip(copies[c], mu[c], half[c])):
-            z = centre + coarse * reach
-            logits, offset = decode_points(model, z)
-            lj = log_joint(logits, offset, digit[None])[0]
-            reads[c, n] = torch.softmax(power * lj, dim=0).to(torch.float32) @ torch.sigmoid(logits)
-            if c == 0:
-                z = z[lj.argmax()] + finer * reach
-                modes.append(z[log_joint(*decode_points(model, z), digit[None]).argmax()])
+    for (c, n, z), logits, offset in zip(boxes, *(part.split(counts) for part in decoded)):
+        digit = copies[c, n]
+        lj = log_joint(logits, offset, digit[None])[0]
+        reads[c, n] = torch.softmax(power * lj, dim=0).to(torch.float32) @ torch.sigmoid(logits)
+        if c == 0:
+            z = z[lj.argmax()] + finer * half[c, n]
+            modes.append(z[log_joint(*decode_points(model, z), digit[None]).argmax()])
     image = torch.stack([moved(read, -rows, -columns) for read, (rows, columns) in zip(reads, offsets)]).mean(dim=0)
     return Reconstruction(image.view(-1, 1, 28, 28), torch.stack(modes).float())
