@@ -172,7 +172,7 @@ def decode(z1: float, z2: float, model: str | None = None) -> np.ndarray:
     Args:
         z1: the first latent coordinate; a value beyond ±6 counts as ±6
         z2: the second latent coordinate; a value beyond ±6 counts as ±6
-        model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
+        model: which model: "beta1", the VAE (the default, unless the server shows models of its own), "beta0" (trained on the reconstruction term alone), "beta5" (the KL term weighed 5), or a name the server was given with --checkpoint NAME=PATH
     Returns:
         the decoded digit, white ink on black, 112 x 112 pixels (28 x 28 enlarged 4x), PNG
     """
@@ -186,7 +186,7 @@ def reconstruct(image: str, model: str | None = None) -> Reconstructed:
 
     Args:
         image: a picture of one handwritten digit, PNG, JPEG, GIF, WebP, BMP or TIFF up to 20 MB: a photo, a scan, a drawing
-        model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
+        model: which model: "beta1", the VAE (the default, unless the server shows models of its own), "beta0" (trained on the reconstruction term alone), "beta5" (the KL term weighed 5), or a name the server was given with --checkpoint NAME=PATH
     Returns:
         the digit as the model sees it: 28 x 28, centred, white on black, enlarged 4x, PNG
         the app's reconstruction, the reading: the decoder's digits averaged around q(z|x), weighted by p(z|x) ** 0.1, enlarged 4x, PNG
@@ -210,7 +210,7 @@ def grid(z1: float, z2: float, span: float, n: int, spacing: str, model: str | N
         span: the distance in z from the first to the last column (and row), 0.1 to 12
         n: digits per side, a whole number from 1 to 30
         spacing: "linear" (points even in z) or "cdf" (even in the prior's CDF Phi(z), denser near the origin)
-        model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
+        model: which model: "beta1", the VAE (the default, unless the server shows models of its own), "beta0" (trained on the reconstruction term alone), "beta5" (the KL term weighed 5), or a name the server was given with --checkpoint NAME=PATH
     Returns:
         the grid with its z1 and z2 axes, PNG
     """
@@ -236,7 +236,7 @@ def sample(n: int, seed: int, model: str | None = None) -> np.ndarray:
     Args:
         n: how many digits, a whole number from 1 to 100
         seed: the seed of the draws, a whole number from 0 to 2^32 - 1: the same seed gives the same digits, and the page's too
-        model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
+        model: which model: "beta1", the VAE (the default, unless the server shows models of its own), "beta0" (trained on the reconstruction term alone), "beta5" (the KL term weighed 5), or a name the server was given with --checkpoint NAME=PATH
     Returns:
         the digits tiled in a near-square sheet, enlarged 2x, PNG
     """
@@ -255,7 +255,7 @@ def interpolate(a1: float, a2: float, b1: float, b2: float, steps: int, model: s
         b1: B's first coordinate
         b2: B's second coordinate
         steps: how many digits, both ends included, a whole number from 2 to 30
-        model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
+        model: which model: "beta1", the VAE (the default, unless the server shows models of its own), "beta0" (trained on the reconstruction term alone), "beta5" (the KL term weighed 5), or a name the server was given with --checkpoint NAME=PATH
     Returns:
         the digits in one strip from A to B, enlarged 3x, PNG
     """
@@ -275,7 +275,7 @@ def elbo(image: str, L: int, K: int, seed: int = 0, model: str | None = None) ->
         L: samples z = mu + sigma * eps for the reconstruction term, a whole number from 1 to 1000
         K: importance samples for the IWAE bound, a whole number from 1 to 5000
         seed: the seed of the samples, a whole number from 0 to 2^32 - 1
-        model: which committed model: "beta1", the VAE (the default), "beta0" (trained on the reconstruction term alone) or "beta5" (the KL term weighed 5)
+        model: which model: "beta1", the VAE (the default, unless the server shows models of its own), "beta0" (trained on the reconstruction term alone), "beta5" (the KL term weighed 5), or a name the server was given with --checkpoint NAME=PATH
     Returns:
         {reconstruction, kl, elbo, iwae (each with a *_stderr), log_px, gap, approximation_gap, amortization_gap, mu, sigma, ...}
     """

@@ -50,6 +50,7 @@ def page(browser, app_url):
     page.add_init_script(RECORD_PAINTS)
     page.goto(app_url)
     drawn(page, "explorer_digit")
+    page.wait_for_function("() => document.querySelector('#explorer_digit canvas').width === 28")  # decoded in the page
     yield page
     page.close()
 
@@ -802,6 +803,8 @@ def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(pag
         before = pick_model(page, name)
         drawn(page, "explorer_digit", "model", before)
         drawn(page, "explorer_map", "model", before)
+        # the server draws the digit while the model's decoder loads; then the page decodes it itself
+        page.wait_for_function("() => document.querySelector('#explorer_digit canvas').width === 28")
         page.wait_for_function("(words) => document.querySelector('#model_words').innerText.includes(words)",
                                arg=f"{models.MODELS[name].facts['prior_mass_confident']:.0%} of the prior's mass")
         digits[name], maps[name] = canvas(page, "explorer_digit"), canvas(page, "explorer_map")

@@ -53,9 +53,12 @@ def test_while_the_decoder_loads_the_server_draws_and_the_page_says_so(browser, 
 
     # Another model: its decoder held too, the views show the old model dimmed until the new one is drawn.
     held.clear()
+    page.evaluate("""() => { window.__stale = new Set();  // every view dimmed, however briefly
+        new MutationObserver((changes) => changes.forEach((c) => { if (c.target.classList.contains('vae-stale')) window.__stale.add(c.target.id); }))
+          .observe(document.body, { subtree: true, attributes: true, attributeFilter: ['class'] }); }""")
     page.get_by_role("radio", name="β = 5: KL weighed 5×").check()
     page.wait_for_function("() => document.querySelector('#page .vae-mode').textContent.startsWith('Loading the decoder of β = 5')")
-    assert page.locator("#explorer_map.vae-stale").count() + page.locator("#explorer_digit.vae-stale").count() >= 1
+    page.wait_for_function("() => window.__stale.has('explorer_map') && window.__stale.has('explorer_digit')")
     for route in held:
         route.continue_()
     page.wait_for_function("() => !document.querySelector('#explorer_digit.vae-stale') && !document.querySelector('#explorer_map.vae-stale')")
