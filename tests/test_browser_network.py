@@ -59,6 +59,8 @@ def test_while_the_decoder_loads_the_server_draws_and_the_page_says_so(browser, 
     page.get_by_role("radio", name="β = 5: KL weighed 5×").check()
     page.wait_for_function("() => document.querySelector('#page .vae-mode').textContent.startsWith('Loading the decoder of β = 5')")
     page.wait_for_function("() => window.__stale.has('explorer_map') && window.__stale.has('explorer_digit')")
+    while not held:  # the route's handler runs in its own time
+        page.wait_for_timeout(50)
     for route in held:
         route.continue_()
     page.wait_for_function("() => !document.querySelector('#explorer_digit.vae-stale') && !document.querySelector('#explorer_map.vae-stale')")

@@ -11,7 +11,7 @@ const SESSION = `vae-${Math.random().toString(36).slice(2)}${Date.now().toString
 
 // While the model's decoder is still on its way (a slow network), the server draws the pictures
 // once this long has passed, so that nobody looks at an empty picture.
-export const SERVER_WHILE_LOADING_MS = 250;
+export const SERVER_WHILE_LOADING_MS = 1000;
 
 /* A promise that resolves to undefined after `ms`. */
 export const later = (ms) => new Promise((done) => setTimeout(done, ms));
