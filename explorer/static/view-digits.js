@@ -10,7 +10,9 @@ import { SERVER_WHILE_LOADING_MS, callForImage, later, latestOnly } from "./serv
    server(state) names ([name, data]); then report the paint. Repainted when one of `keys` changes. */
 function digitView(page, name, canvas, keys, draw, server) {
   let latest = 0, drawnHere = 0;  // the newest paint; the newest the page decoded, which no older server picture covers
-  let slow = null;  // the model whose decoder has kept this view waiting longer than SERVER_WHILE_LOADING_MS
+  // Per model, resolved SERVER_WHILE_LOADING_MS after this view first waited for its decoder: paints that
+  // follow each other (a drag while the file loads) share the deadline instead of each restarting it.
+  const patience = new Map();
   const fetchPicture = latestOnly(async (state, key, ticket) => {
     const image = await callForImage(...server(state));
     if (ticket < drawnHere) return;
@@ -22,11 +24,9 @@ function digitView(page, name, canvas, keys, draw, server) {
     let engine = page.models.ready(state.model);
     if (!engine) {
       const loading = page.models.engine(state.model);
-      if (slow !== state.model) {
-        engine = await Promise.race([loading, later(SERVER_WHILE_LOADING_MS)]);
-        if (ticket !== latest) return;  // a newer paint of this view draws instead
-        if (!engine) slow = state.model;
-      }
+      if (!patience.has(state.model)) patience.set(state.model, later(SERVER_WHILE_LOADING_MS));
+      engine = await Promise.race([loading, patience.get(state.model)]);
+      if (ticket !== latest) return;  // a newer paint of this view draws instead
       if (!engine) {
         fetchPicture(state, key, ticket);
         engine = await loading;
