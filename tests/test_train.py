@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from vae import fit_encoder, train
 from vae.classifier import legibility, load_classifier
-from vae.data import load_mnist, mnist_available
+from vae.data import binarize, load_mnist, mnist_available
 from vae.likelihood import posterior_moments
 from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, dequantize, elbo, forward_kl, iwae_bound, load_checkpoint,
                        load_model, quantize, reparameterize, save_checkpoint)
@@ -605,3 +605,48 @@ def test_the_replay_records_the_latent_space_forming(data_dir, tmp_path):
                for h in history)
     run_train(data_dir, tmp_path / "none.pt", "--epochs", "1", "--replay", "0")
     assert not replay_path(tmp_path / "none.pt").exists()
+
+
+# --- beyond the explorer's models: more latent dimensions, black-and-white digits ---------------
+
+@pytest.mark.slow
+def test_a_20_d_model_trains_and_loads_without_a_replay_and_evaluate_says_why_not(data_dir, tmp_path, capsys):
+    from vae import evaluate
+
+    out = tmp_path / "z20.pt"
+    last = run_train(data_dir, out, "--epochs", "1", "--latent-dim", "20")
+    assert "--latent-dim 20: no replay" in capsys.readouterr().out
+    model, ckpt = load_checkpoint(out)
+    assert model.latent_dim == 20 and model.encode(torch.zeros(3, 1, 28, 28))[0].shape == (3, 20)
+    assert not replay_path(out).exists()
+    assert train.test_metrics(model, load_mnist("test", data_dir)[0])["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
+    with pytest.raises(SystemExit, match="has a 20-D latent space: vae.evaluate computes log p"):
+        evaluate.main(["--data-dir", data_dir, "--checkpoint", str(out)])
+
+
+@pytest.mark.slow
+def test_binarized_training_tests_on_one_fixed_black_and_white_draw(data_dir, tmp_path, monkeypatch):
+    grey = load_mnist("test", data_dir)[0]
+    black_and_white = binarize(grey)
+    assert set(black_and_white.unique().tolist()) == {0.0, 1.0} and torch.equal(black_and_white, binarize(grey))
+    assert black_and_white.mean().item() == pytest.approx(grey.mean().item(), abs=0.01)  # each pixel 1 with its grey level
+    out = tmp_path / "binary.pt"
+    last = run_train(data_dir, out, "--epochs", "2", "--binarize")
+    model, ckpt = load_checkpoint(out)
+    assert ckpt["meta"]["binarized"] is True and "--binarize" in ckpt["meta"]["command"]
+    assert train.test_metrics(model, black_and_white)["neg_elbo"] == pytest.approx(last["neg_elbo"], abs=0.05)
+    assert train.test_metrics(model, grey)["neg_elbo"] != pytest.approx(last["neg_elbo"], abs=0.05)
+
+    real_step, steps = torch.optim.Adam.step, []
+
+    def interrupted_in_second_epoch(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) > 2 * math.ceil(N_TRAIN / BATCH):  # an encoder step and a full step a batch
+            raise KeyboardInterrupt
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", interrupted_in_second_epoch)
+    run_train(data_dir, tmp_path / "unfinished.pt", "--epochs", "2", "--binarize")
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    with pytest.raises(SystemExit, match="trained with --binarize; resume it the same way"):
+        run_train(data_dir, tmp_path / "unfinished.pt", "--epochs", "2", "--resume")

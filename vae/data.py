@@ -72,3 +72,12 @@ def load_mnist(split: str = "train", data_dir: str | None = None, dataset: str =
             f"Pass --data-dir or set VAE_DATA_DIR to the folder that holds {spec.torchvision_class}/raw/."
         ) from None
     return ds.data.unsqueeze(1).float().div_(255), ds.targets.long()
+
+
+def binarize(images: "torch.Tensor", seed: int = 0) -> "torch.Tensor":
+    """One fixed black-and-white draw of grey digits: each pixel 1 with probability its grey level,
+    from a generator seeded with `seed` (on the CPU, so every device gets the same digits)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    return torch.bernoulli(images.cpu(), generator=generator).to(images.device)

@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from vae.classifier import DEFAULT_CLASSIFIER, legibility, load_classifier
-from vae.data import DATASETS, DEFAULT_DATASET, load_mnist
+from vae.data import DATASETS, DEFAULT_DATASET, binarize, load_mnist
 from vae.device import FLOAT64_DEVICES, DeviceError, pick_device
 from vae.likelihood import best_gaussian, coarse_grid, log_marginal_quadrature
 from vae.model import DEFAULT_CHECKPOINT, checkpoint_sha256, elbo, iwae_bound, load_checkpoint
@@ -107,8 +107,13 @@ def main(argv: list[str] | None = None) -> dict:
         sys.exit(str(e))
     torch.manual_seed(args.seed)
     model, ckpt = load_checkpoint(args.checkpoint)
+    if model.latent_dim != 2:
+        sys.exit(f"{args.checkpoint} has a {model.latent_dim}-D latent space: vae.evaluate computes log p(x) by quadrature "
+                 "over a 2-D plane, which no grid can do in more dimensions; bound it with vae.model.iwae_bound instead.")
     dataset = args.dataset or ckpt["meta"].get("dataset", DEFAULT_DATASET)
     images, labels = load_mnist("test", args.data_dir, dataset)
+    if ckpt["meta"].get("binarized"):  # scored on the black-and-white test digits its training was tested on
+        images = binarize(images)
     images, labels = images[:args.subset], labels[:args.subset]
 
     t0 = time.time()

@@ -14,6 +14,7 @@ and `--resume` carries on from it. Also runs under `torchrun --nproc_per_node=N 
 CPUs, NCCL with one process per GPU): each process takes every N-th digit of the epoch's shuffled order.
 `--device` picks the CPU or a GPU (docs/training.md), `--dataset` MNIST or another MNIST-format dataset
 (vae/data.py); the checkpoint records both, and the dataset's class names for the explorer's map.
+`--latent-dim` and `--binarize` make models to compare with: more latent dimensions, black-and-white digits.
 """
 import argparse
 import math
@@ -27,7 +28,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from vae.data import DATASETS, DEFAULT_DATASET, load_mnist
+from vae.data import DATASETS, DEFAULT_DATASET, binarize, load_mnist
 from vae.device import DEVICES, DeviceError, fixed_noise, pick_device
 from vae.model import VAE, elbo, load_checkpoint, save_checkpoint
 from vae.replay import load_replay, new_replay, record, replay_path, save_replay
@@ -56,6 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="run the loss through torch.compile (needs a C++ compiler; the first batch waits ~17 s for it, ~1 s once cached)")
     p.add_argument("--hidden", type=int, default=768)
     p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--latent-dim", type=int, default=2,
+                   help="dimensions of z: the explorer draws 2; more make a model to compare with (no replay, no quadrature)")
+    p.add_argument("--binarize", action="store_true",
+                   help="train on digits binarized afresh each batch (pixel ~ Bernoulli(grey level)) and test on one fixed "
+                        "binarization: the ELBO is then a bound on a true log-probability (docs/model.md)")
     p.add_argument("--encoder-steps", type=int, default=1,
                    help="extra steps of the encoder alone per batch, before each step of the whole model")
     p.add_argument("--beta", type=float, default=1.0,
@@ -89,8 +95,10 @@ def step(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, 
 
 
 def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, order: torch.Tensor,
-                batch_size: int, encoder_steps: int = 0, clip: float = 0.0, progress: bool = True, desc: str = "") -> float:
+                batch_size: int, encoder_steps: int = 0, clip: float = 0.0, progress: bool = True, desc: str = "",
+                binarize: bool = False) -> float:
     """One pass over images[order] in batches; returns the mean loss (nats: the negative ELBO for beta 1).
+    With `binarize`, each batch is drawn black and white from its grey levels (a fresh draw every epoch).
 
     Before each step of the whole model, `encoder_steps` steps of the encoder alone on the same
     batch, so that q(z|x) keeps up with the decoder (after He et al., 2019, "Lagging inference
@@ -102,6 +110,8 @@ def train_epoch(loss_fn: torch.nn.Module, opt: torch.optim.Optimizer, images: to
     batches = range(0, len(order), batch_size)
     for start in tqdm(batches, desc=desc, leave=False, disable=not progress):
         x = images[order[start:start + batch_size]]
+        if binarize:
+            x = torch.bernoulli(x)
         for _ in range(encoder_steps):
             step(loss_fn, opt, x, frozen=decoder, clip=clip)
         total += step(loss_fn, opt, x, clip=clip) * len(x)
@@ -159,17 +169,24 @@ def main(argv: list[str] | None = None) -> dict:
     # The whole dataset sits on the device (MNIST's 60,000 digits are 190 MB in float32): batches are slices of it.
     train_x, _ = load_mnist("train", args.data_dir, args.dataset)
     test_x, test_labels = load_mnist("test", args.data_dir, args.dataset)
+    if args.binarize:  # one fixed draw of the whole test set, as vae.evaluate draws it
+        test_x = binarize(test_x)
     train_x = train_x[:args.train_subset].to(device)
     test_x, test_labels = test_x[:args.test_subset].to(device), test_labels[:args.test_subset]
+    if args.latent_dim != 2 and args.replay:
+        print(f"--latent-dim {args.latent_dim}: no replay (it records a 2-D map)", flush=True)
+        args.replay = 0
 
     if args.resume:
         model, ckpt = load_checkpoint(args.out)
         if "optimizer" not in ckpt:
             sys.exit(f"{args.out} holds a finished run (no optimizer state); nothing to resume.")
+        if ckpt["meta"].get("binarized", False) != args.binarize:
+            sys.exit(f"{args.out} was trained {'with' if ckpt['meta'].get('binarized') else 'without'} --binarize; resume it the same way.")
         if ckpt["meta"].get("dataset", DEFAULT_DATASET) != args.dataset:
             sys.exit(f"{args.out} was trained on {ckpt['meta'].get('dataset', DEFAULT_DATASET)}; resume it with that --dataset.")
     else:
-        model = VAE(hidden=args.hidden, depth=args.depth)
+        model = VAE(hidden=args.hidden, depth=args.depth, latent_dim=args.latent_dim)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
     start_epoch, history = 0, []
@@ -197,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not is_main:
             return
         meta = {"command": command, "device": str(device), "dataset": args.dataset, "classes": list(DATASETS[args.dataset].classes),
-                "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed, "beta": args.beta,
+                "binarized": args.binarize, "epochs": epochs_done, "epochs_planned": args.epochs, "seed": args.seed, "beta": args.beta,
                 "encoder_steps": args.encoder_steps, "precision": args.precision, "compile": args.compile, "clip": args.clip,
                 "world_size": world, "batch_size": args.batch_size, "lr": args.lr, "history": history,
                 "metrics": history[-1] if history else {}}
@@ -215,10 +232,10 @@ def main(argv: list[str] | None = None) -> dict:
             order = order[rank::world].to(device)
             t0 = time.time()
             train_loss = train_epoch(net, opt, train_x, order, args.batch_size, args.encoder_steps, args.clip, progress=is_main,
-                                     desc=f"epoch {epoch + 1}/{args.epochs}")
+                                     desc=f"epoch {epoch + 1}/{args.epochs}", binarize=args.binarize)
             if is_main:
                 # The training loss is the negative ELBO only for beta = 1; the test metrics always are ELBO terms.
-                sample = test_metrics(model, train_x[:TRAIN_SAMPLE])
+                sample = test_metrics(model, binarize(train_x[:TRAIN_SAMPLE]) if args.binarize else train_x[:TRAIN_SAMPLE])
                 metrics = {"epoch": epoch + 1, "train_neg_elbo" if args.beta == 1 else "train_loss": train_loss,
                            **test_metrics(model, test_x), **{f"train_sample_{k}": v for k, v in sample.items()},
                            "seconds": time.time() - t0}
