@@ -68,11 +68,14 @@ def legibility(vae: VAE, classifier: nn.Module, samples: int = 2000, seed: int =
 
     - prior_confidence: the mean confidence on `samples` draws z ~ N(0, I) (seeded);
     - prior_mass_confident: the share of the prior's mass decoding to a digit the classifier gives
-      at least CONFIDENT, on the equal-mass grid of grid x grid points;
+      at least CONFIDENT, on the equal-mass grid of grid x grid points (2-D latent spaces only);
     - prior_digits: how many of the draws the classifier names as each digit 0-9."""
     vae.eval()
     z = torch.randn(samples, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
     p = probabilities(classifier, vae.decode(z).reshape(-1, 1, 28, 28))
-    mass = probabilities(classifier, vae.decode(equal_mass_grid(grid)).reshape(-1, 1, 28, 28)).amax(1)
-    return {"prior_confidence": p.amax(1).mean().item(), "prior_mass_confident": (mass >= CONFIDENT).float().mean().item(),
-            "prior_digits": torch.bincount(p.argmax(1), minlength=10).tolist(), "prior_samples": samples}
+    figures = {"prior_confidence": p.amax(1).mean().item(), "prior_digits": torch.bincount(p.argmax(1), minlength=10).tolist(),
+               "prior_samples": samples}
+    if vae.latent_dim == 2:  # the equal-mass grid covers the latent plane
+        mass = probabilities(classifier, vae.decode(equal_mass_grid(grid)).reshape(-1, 1, 28, 28)).amax(1)
+        figures["prior_mass_confident"] = (mass >= CONFIDENT).float().mean().item()
+    return figures

@@ -3,7 +3,7 @@
     python -m vae.evaluate --data-dir ../shared/data
 
 Prints the mean negative ELBO with its reconstruction and KL parts, the IWAE bound,
-and the exact -log p(x) by quadrature over the 2-D latent plane (vae/likelihood.py)
+and, for a 2-D latent space, the exact -log p(x) by quadrature over the latent plane (vae/likelihood.py)
 with the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), all in nats. For the first
 --split-digits digits it also splits that gap into its approximation and amortization
 parts with the best diagonal Gaussian of each digit (likelihood.best_gaussian). How legible
@@ -60,7 +60,8 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250,
     """Per-digit bounds and exact log-likelihood averaged over `images`, plus the posterior
     parameters of every digit; for the first `split_digits` digits, the approximation gap
     KL(q* || p(z|x)) of the best diagonal Gaussian q*. Computes on the model's device, moving each
-    batch there; returns CPU tensors."""
+    batch there; returns CPU tensors. In more than two latent dimensions no grid computes log p(x):
+    the bounds only."""
     device = next(model.parameters()).device
     rows = {"elbo": [], "reconstruction": [], "kl": [], "iwae": [], "mu": [], "logvar": []}
     for start in tqdm(range(0, len(images), batch_size), desc="evaluate", leave=False):
@@ -70,6 +71,18 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250,
         for key, value in (*terms._asdict().items(), ("iwae", iwae_bound(model, x, K=K)), ("mu", mu), ("logvar", logvar)):
             rows[key].append(value)
     cat = {k: torch.cat(v).cpu() for k, v in rows.items()}
+    bounds = {
+        "digits": len(images),
+        "latent_dim": model.latent_dim,
+        "neg_elbo": -cat["elbo"].mean().item(),
+        "reconstruction_nll": -cat["reconstruction"].mean().item(),
+        "kl": cat["kl"].mean().item(),
+        "neg_iwae": -cat["iwae"].mean().item(),
+        "L": L,
+        "K": K,
+    }
+    if model.latent_dim != 2:
+        return {"metrics": bounds, "per_digit": cat}
     t0 = time.time()
     coarse = coarse_grid(model)
     cat["log_px"] = log_marginal_quadrature(model, images, coarse=coarse).cpu()
@@ -80,11 +93,7 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250,
                                   for x, lp in tqdm(zip(split, cat["log_px"]), total=len(split), desc="gap split", leave=False)],
                                  dtype=torch.float64)
     metrics = {
-        "digits": len(images),
-        "neg_elbo": -cat["elbo"].mean().item(),
-        "reconstruction_nll": -cat["reconstruction"].mean().item(),
-        "kl": cat["kl"].mean().item(),
-        "neg_iwae": -cat["iwae"].mean().item(),
+        **bounds,
         "neg_log_px": -cat["log_px"].mean().item(),
         "gap": gap.mean().item(),
         "iwae_gap": (cat["log_px"] - cat["iwae"]).mean().item(),
@@ -93,8 +102,6 @@ def evaluate(model, images: torch.Tensor, L: int, K: int, batch_size: int = 250,
         "split_gap": gap[:len(split)].mean().item() if len(split) else None,
         "approximation_gap": approximation.mean().item() if len(split) else None,
         "amortization_gap": (gap[:len(split)] - approximation).mean().item() if len(split) else None,
-        "L": L,
-        "K": K,
     }
     return {"metrics": metrics, "per_digit": cat}
 
@@ -107,9 +114,6 @@ def main(argv: list[str] | None = None) -> dict:
         sys.exit(str(e))
     torch.manual_seed(args.seed)
     model, ckpt = load_checkpoint(args.checkpoint)
-    if model.latent_dim != 2:
-        sys.exit(f"{args.checkpoint} has a {model.latent_dim}-D latent space: vae.evaluate computes log p(x) by quadrature "
-                 "over a 2-D plane, which no grid can do in more dimensions; bound it with vae.model.iwae_bound instead.")
     dataset = args.dataset or ckpt["meta"].get("dataset", DEFAULT_DATASET)
     images, labels = load_mnist("test", args.data_dir, dataset)
     if ckpt["meta"].get("binarized"):  # scored on the black-and-white test digits its training was tested on
@@ -140,17 +144,21 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  reconstruction       {metrics['reconstruction_nll']:9.3f} nats  (-E_q log p(x|z))")
     print(f"  KL(q(z|x) || p(z))   {metrics['kl']:9.3f} nats")
     print(f"-IWAE (K={args.K:<5d})      {metrics['neg_iwae']:9.3f} nats")
-    print(f"-log p(x) (quadrature) {metrics['neg_log_px']:9.3f} nats  ({metrics['quadrature_seconds']} s)")
-    print(f"  gap log p(x) - ELBO  {metrics['gap']:9.3f} nats  (= KL(q(z|x) || p(z|x)), the looseness of the ELBO)")
-    print(f"  gap log p(x) - IWAE  {metrics['iwae_gap']:9.3f} nats")
-    if metrics["split_digits"]:
+    if "neg_log_px" not in metrics:
+        print(f"-log p(x)              not computed: no grid covers a {model.latent_dim}-D latent space")
+    else:
+        print(f"-log p(x) (quadrature) {metrics['neg_log_px']:9.3f} nats  ({metrics['quadrature_seconds']} s)")
+        print(f"  gap log p(x) - ELBO  {metrics['gap']:9.3f} nats  (= KL(q(z|x) || p(z|x)), the looseness of the ELBO)")
+        print(f"  gap log p(x) - IWAE  {metrics['iwae_gap']:9.3f} nats")
+    if metrics.get("split_digits"):
         print(f"first {metrics['split_digits']} digits: gap {metrics['split_gap']:.3f} = approximation "
               f"{metrics['approximation_gap']:.3f} (best diagonal Gaussian q* vs p(z|x)) + amortization "
               f"{metrics['amortization_gap']:.3f} (encoder's q vs q*) nats")
     if "prior_confidence" in metrics:
+        mass = (f"{metrics['prior_mass_confident']:.1%} of p(z) decodes to a digit it is >= 90% sure of; "
+                if "prior_mass_confident" in metrics else "")
         print(f"prior samples          classifier ({metrics['classifier_test_accuracy']:.2%} on MNIST's test set) "
-              f"{metrics['prior_confidence']:.1%} sure on average; {metrics['prior_mass_confident']:.1%} of p(z) "
-              f"decodes to a digit it is >= 90% sure of; digits named {metrics['prior_digits']}")
+              f"{metrics['prior_confidence']:.1%} sure on average; {mass}digits named {metrics['prior_digits']}")
 
     directory = Path(args.checkpoint).parent
     metrics_path = Path(args.metrics) if args.metrics else directory / "metrics.json"
