@@ -35,7 +35,7 @@ try:  # the models, the test digits and the page's files, before the page that s
 except own.CheckpointError as e:
     sys.exit(f"app.py: {e}")
 
-from explorer import api, elbo_tab, events, gradio_adjustments, text  # noqa: E402
+from explorer import api, elbo_tab, events, gradio_adjustments, story, text  # noqa: E402
 from explorer.components import (MAP_CANVAS, PAD, SEED, STATUS, TRAINING_VIEW, digit_output, digit_sheet,  # noqa: E402
                                  latent_slider, map_image, page_config, view)
 from explorer.gradio_adjustments import ExplorerBlocks, uploads_unopened  # noqa: E402
@@ -86,6 +86,87 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                          '<div class="vae-caption">Loading the model…</div>')  # until the page draws the first digit
                     z1, z2 = latent_slider(0.0, "z1", "z1"), latent_slider(0.0, "z2", "z2")
                     gr.Markdown(text.INTRO + "\n\n" + text.EXPLORER, latex_delimiters=text.LATEX)
+
+        with gr.Tab(f"Story: the idea in {story.STEPS} steps", id="story") as tabs["story"]:
+            # One step shown at a time (page.js hides the others), each its words and formula, its figure and its
+            # one control, computed by explorer/story.py for the digit picked in step 2 and the model picked above.
+            with gr.Column(elem_id="story"):
+                gr.Markdown(text.STORY_INTRO)
+                story_step = gr.Radio([(f"{i}. {title}", i) for i, (title, _) in enumerate(text.STORY, 1)], value=1, label="step",
+                                      elem_id="story_step")
+
+                def step(i: int) -> gr.Column:
+                    title, said = text.STORY[i - 1]
+                    column = gr.Column(elem_id=f"story_{i}", elem_classes=["vae-step"])
+                    with column:
+                        gr.Markdown(f"### {i}. {title}\n{said}", latex_delimiters=text.LATEX)
+                    return column
+
+                with step(1):
+                    with gr.Row():
+                        story_map = gr.Image(label="the draws on the map", format="png", interactive=False, scale=3, buttons=PICTURE_BUTTONS,
+                                             elem_id="story_map")
+                        with gr.Column(scale=2):
+                            story_draws = digit_output("story_draws", "what the decoder makes of them, 1 to 8", height=120)
+                            story_seed = gr.Number(0, label="draw", precision=0, elem_id="story_seed")
+                            story_again = gr.Button("Draw again", elem_id="story_again")
+                            story_z = gr.Markdown(elem_id="story_z")
+                with step(2):
+                    with gr.Row():
+                        with gr.Column(scale=2):
+                            story_digit = gr.Dropdown(events.digit_choices(), value=0, label="the digit x (the story follows it)",
+                                                      elem_id="story_digit")
+                            story_x = digit_output("story_x", "x", height=140)
+                        story_integrand = gr.Image(label="p(x | z) p(z) over the plane, zoomed in", format="png", interactive=False,
+                                                   scale=3, buttons=PICTURE_BUTTONS, elem_id="story_integrand")
+                    story_px = gr.Markdown(elem_id="story_px", latex_delimiters=text.LATEX)
+                with step(3):
+                    story_K = gr.Slider(1, story.JENSEN_K_MAX, value=10, step=1, label="K: samples", elem_id="story_K")
+                    story_jensen = gr.LinePlot(x="K", y="nats", color="curve", color_map=story.CURVE_COLOURS, color_title="",
+                                               label="both estimates as samples are added", elem_id="story_jensen_plot")
+                    story_jensen_words = gr.Markdown(elem_id="story_jensen", latex_delimiters=text.LATEX)
+                with step(4):
+                    story_q = gr.Radio([(label, key) for key, label in text.STORY_Q.items()], value="encoder", label="the oval shown",
+                                       elem_id="story_q")
+                    story_ellipse = gr.Image(label="q (rings) over the true posterior p(z | x) (grey), zoomed in", format="png",
+                                             interactive=False, buttons=PICTURE_BUTTONS, elem_id="story_ellipse")
+                    story_gap = gr.Markdown(elem_id="story_gap", latex_delimiters=text.LATEX)
+                with step(5):
+                    with gr.Row():
+                        story_eps1 = gr.Slider(-inputs.EPS_LIMIT, inputs.EPS_LIMIT, value=0.0, step=0.01, label="ε1", elem_id="story_eps1")
+                        story_eps2 = gr.Slider(-inputs.EPS_LIMIT, inputs.EPS_LIMIT, value=0.0, step=0.01, label="ε2", elem_id="story_eps2")
+                    story_graph = gr.HTML(elem_id="story_graph")
+                    story_variances = gr.Markdown(elem_id="story_variances", latex_delimiters=text.LATEX)
+                with step(6):
+                    story_L = gr.Slider(1, story.MC_L_MAX, value=1, step=1, label="L: samples per estimate", elem_id="story_L")
+                    story_mc = gr.LinePlot(x="L", y="nats", color="curve", color_map=story.CURVE_COLOURS, color_title="",
+                                           label="the spread of the estimate", elem_id="story_mc_plot")
+                    story_mc_words = gr.Markdown(elem_id="story_mc", latex_delimiters=text.LATEX)
+                with step(7):
+                    story_play = gr.Button("▶ Play / pause the training", elem_id="story_play")
+                    with gr.Row():
+                        with gr.Column(scale=3):
+                            view("story_training", TRAINING_VIEW, title="The test digits' posterior means")
+                        story_curve = gr.LinePlot(events.training_curves(1)[0], x="epoch", y="nats", color="curve", color_map=events.CURVE_COLOURS,
+                                                  colors_in_legend=events.LEGENDS[0], color_title="", scale=2,
+                                                  label="−ELBO, and the test digits' reconstruction term", elem_id="story_curve")
+                with step(8):
+                    story_beta = gr.Radio([(text.model_label(name), name) for name in models.MODEL_FOLDERS if name in models.MODELS],
+                                          value=models.DEFAULT_MODEL if models.DEFAULT_MODEL in models.MODELS else None, label="β",
+                                          elem_id="story_beta")
+                    with gr.Row():
+                        story_beta_map = gr.Image(label="where it puts the test digits", format="png", interactive=False, scale=3,
+                                                  buttons=PICTURE_BUTTONS, elem_id="story_beta_map")
+                        story_beta_samples = digit_output("story_beta_samples", "16 of its samples from the prior")
+                    story_beta_words = gr.Markdown(elem_id="story_beta_words", latex_delimiters=text.LATEX)
+                with step(9):
+                    story_batch = gr.Slider(0, len(models.test_images) // story.BATCH - 1, value=0, step=1,
+                                            label="which ten test digits (0: #0-9, 1: #10-19, …)", elem_id="story_batch")
+                    story_wide = digit_output("story_wide", "test digits; the 2-D model's; the 20-D model's", height=200)
+                    story_wide_words = gr.Markdown(elem_id="story_wide_words", latex_delimiters=text.LATEX)
+                with gr.Row():
+                    story_back = gr.Button("← back", elem_id="story_back", size="sm")
+                    story_next = gr.Button("next →", elem_id="story_next", size="sm", variant="primary")
 
         with gr.Tab("Reconstruct", id="reconstruct") as tabs["reconstruct"]:
             with gr.Row():
@@ -250,12 +331,14 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     # ------------------------------------------------------------ the page's state (explorer/static/page.js)
     # Its keys are the controls' elem_ids. One JS-only listener a control reports its value to the
     # page; the page view's value passes the page's values back to the controls.
+    story_controls = [story_step, story_seed, story_digit, story_K, story_q, story_eps1, story_eps2, story_L, story_beta, story_batch]
     controls = [model, z1, z2, grid_z1, grid_z2, grid_span, grid_n, grid_spacing, samples_n, samples_seed, pick_a, pick_b,
-                a1, a2, b1, b2, steps, click_sets, elbo_digit, elbo_L, elbo_K, elbo_seed, epoch]
+                a1, a2, b1, b2, steps, click_sets, elbo_digit, elbo_L, elbo_K, elbo_seed, epoch, *story_controls]
     state = {c.elem_id: c for c in controls}
     drawn_by_the_page = [key for key in state if key not in ("model", "elbo_digit", "elbo_L", "elbo_K", "elbo_seed", "train_epoch")]
     page.props["config"] = page_config(state, defaults={"tab": "explorer", "explorer_hover": None}, reset=drawn_by_the_page,
-                                       limits={"samples_seed": SEED, "elbo_seed": SEED}, tabs=list(tabs))
+                                       limits={"samples_seed": SEED, "elbo_seed": SEED, "story_seed": SEED, "story_step": (1, story.STEPS, 1)},
+                                       tabs=list(tabs))
     page.value = {key: c.value for key, c in state.items()}
     for key, control in state.items():
         control.change(None, control, None, js=f"(v) => {{ window.VAEPage?.control({json.dumps(key)}, v); }}", **IN_PAGE)
@@ -271,6 +354,10 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
         button.click(None, js=f"() => VAEPage.gridMove({', '.join(map(str, move))})", **IN_PAGE)
     samples_button.click(None, js="() => VAEPage.newSeed()", **IN_PAGE)
     play.click(None, js="() => VAEPage.play()", **IN_PAGE)
+    story_play.click(None, js="() => VAEPage.play()", **IN_PAGE)
+    story_again.click(None, js="() => VAEPage.storyDraw()", **IN_PAGE)
+    story_back.click(None, js="() => VAEPage.storyMove(-1)", **IN_PAGE)
+    story_next.click(None, js="() => VAEPage.storyMove(1)", **IN_PAGE)
 
     # ------------------------------------------------------------ the server's events
     # The model picker: the words about the model, and the views the server draws, through that model.
@@ -306,8 +393,23 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
     elbo_resample.click(lambda: random.randrange(2**31), None, elbo_seed, **NO_PROGRESS, **NOT_IN_API)
 
     # Training: the page replays the model's training; the server draws the loss curves with the epoch marked.
-    gr.on([epoch.change, model.change], events.training_curves, [epoch, model], [elbo_curve, kl_curve], **LATEST_ONLY, **PICTURES,
-          **NOT_IN_API)
+    gr.on([epoch.change, model.change], events.training_curves_twice, [epoch, model],
+          [elbo_curve, kl_curve, story_curve], **LATEST_ONLY, **PICTURES, **NOT_IN_API)
+
+    # The Story: a step coming into view (picked, the tab opened, another model) computes that step; each step's
+    # control recomputes its own. Steps that need the exact terms wait in the quadrature's queue.
+    story_outputs = {1: [story_map, story_draws, story_z], 2: [story_x, story_integrand, story_px], 3: [story_jensen, story_jensen_words],
+                     4: [story_ellipse, story_gap], 5: [story_graph, story_variances], 6: [story_mc, story_mc_words],
+                     8: [story_beta_map, story_beta_samples, story_beta_words], 9: [story_wide, story_wide_words]}
+    busy_story = dict(trigger_mode="always_last", show_progress="minimal", **QUADRATURE, **NOT_IN_API)
+    gr.on([story_step.change, model.change, tabs["story"].select], story.show, [*story_controls, model],
+          [c for n in story.OUTPUTS for c in story_outputs[n]], **busy_story)
+    for fn, triggers, args, n in ((story.generative, [story_seed], [story_seed], 1), (story.likelihood, [story_digit], [story_digit], 2),
+                                  (story.jensen, [story_K], [story_digit, story_K], 3), (story.recognition, [story_q], [story_digit, story_q], 4),
+                                  (story.reparameterization, [story_eps1, story_eps2], [story_digit, story_eps1, story_eps2], 5),
+                                  (story.monte_carlo, [story_L], [story_digit, story_L], 6), (story.kl_term, [story_beta], [story_beta], 8),
+                                  (story.two_dimensions, [story_batch], [story_batch, story_digit], 9)):
+        gr.on([c.change for c in triggers], api.user_errors(fn), args + ([model] if n != 8 else []), story_outputs[n], **busy_story)
 
 if __name__ == "__main__":
     demo.launch()

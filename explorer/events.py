@@ -71,6 +71,12 @@ def training_curves(epoch, model: str | None = None) -> tuple[pd.DataFrame, pd.D
     return marked(elbo_rows), marked(kl_rows)
 
 
+def training_curves_twice(epoch, model: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The Training tab's curves, and its −ELBO curve again for the Story's training step."""
+    elbo, kl = training_curves(epoch, model)
+    return elbo, kl, elbo
+
+
 # ---------------------------------------------------------------- the Reconstruct tab
 
 

@@ -38,6 +38,10 @@ EXAMPLE_DIGIT = "examples/digit.png"
 MODEL_FOLDERS = {"beta0": CHECKPOINTS / "beta0", "beta1": CHECKPOINTS, "beta5": CHECKPOINTS / "beta5"}
 DEFAULT_MODEL = "beta1"  # the VAE, trained on the ELBO itself: the default unless your own are shown
 CHECKPOINT = MODEL_FOLDERS[DEFAULT_MODEL] / "vae.pt"
+# Not in the picker, shown by the Story (explorer/story.py): the same networks with a 20-D latent space, which no
+# grid integrates, and trained on digits binarized anew each epoch, whose log p(x) is a true log-probability.
+WIDE_FOLDER = CHECKPOINTS / "z20"
+BINARIZED_FOLDER = CHECKPOINTS / "binarized"
 
 MAP = draw.MapFrame()
 # The sliders span exactly the latent map, so the marker never leaves it; the API takes
@@ -94,14 +98,18 @@ def read_checkpoint(name: str, path: Path) -> tuple[VAE, dict]:
     return model, checkpoint
 
 
+def read_metrics(folder: Path) -> dict:
+    """A committed model's vae.evaluate figures."""
+    return json.loads((folder / "metrics.json").read_text())
+
+
 def load_model(name: str, path: Path, committed: bool) -> Model:
     """A model from its checkpoint, with its map, its facts and its files for the page (written to
     ASSET_FOLDER: call after load() has set it, as load() does). A committed model's figures are the
     files beside it; an own model's, those vae.evaluate wrote for it, else explorer/own.py's."""
     model, checkpoint = read_checkpoint(name, path)
     if committed:
-        metrics = json.loads((path.parent / "metrics.json").read_text())
-        figures = metrics, torch.load(path.parent / "test_latents.pt", map_location="cpu", weights_only=True)
+        figures = read_metrics(path.parent), torch.load(path.parent / "test_latents.pt", map_location="cpu", weights_only=True)
     else:
         figures = own.own_figures(path)
     evaluated = figures is not None

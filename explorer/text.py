@@ -277,3 +277,153 @@ def elbo_table(t: dict, tol: float) -> str:
 $q_\\phi(z \\mid x) = \\mathcal{{N}}(\\mu, \\mathrm{{diag}}\\,\\sigma^2)$ with $\\mu$ = ({t['mu'][0]:.3f}, {t['mu'][1]:.3f}), $\\sigma$ = ({t['sigma'][0]:.3f}, {t['sigma'][1]:.3f});
 $q^*$: $\\mu$ = ({t['best_mu'][0]:.3f}, {t['best_mu'][1]:.3f}), $\\sigma$ = ({t['best_sigma'][0]:.3f}, {t['best_sigma'][1]:.3f}).
 """
+
+
+# ---------------------------------------------------------------- the Story (explorer/story.py)
+
+STORY_INTRO = ("**The idea behind this page, in nine steps.** Each step makes one claim, shows it on the real model with "
+               "a figure you can move, and gives the formula for those who want it. Pick a step, or press *next*.")
+# Each step: its title (the step picker's label), then its words and formula above the figure.
+STORY = [
+    ("A generative model",
+     "A VAE is a recipe for making digits. Pick a point $z$ at random from a round cloud centred on zero (the **prior** "
+     "$p(z)$, a bell curve in two directions), then give it to the **decoder**, a neural network that turns two numbers into "
+     "a picture. Each draw below is one point, numbered on the map of where the test digits sit, and the digit it becomes."
+     "$$z \\sim p(z) = \\mathcal{N}(0, I), \\qquad x \\sim p_\\theta(x \\mid z)$$"),
+    ("The likelihood",
+     "How well does the model explain a real digit $x$? Add up, over every point $z$ of the plane, how likely each point is "
+     "and how likely it is to draw exactly this digit. That total is the **likelihood** $p(x)$. Here the plane is cut "
+     "into a fine grid and the sum done point by point (the shaded patch is where the terms are not negligible). "
+     "$$p_\\theta(x) = \\int p_\\theta(x \\mid z)\\, p(z)\\, dz$$"
+     "With two numbers per point, a grid of 100 steps a side is 10,000 points. With 20 numbers per point, the same grid "
+     "would have $100^{20} = 10^{40}$ points: no computer can add them up. That is why VAEs need the rest of this story."),
+    ("Jensen's inequality",
+     "Instead of the whole plane, try a few points $z_1 \\ldots z_K$ drawn near where the digit probably came from, each "
+     "weighted by how much more likely it is under the model than under our guess: $w_k = p(x, z_k) / q(z_k \\mid x)$. "
+     "The average of the weights estimates $p(x)$. Because the logarithm bends downwards, **the mean of the logs is "
+     "never above the log of the mean** (Jensen's inequality): the first is the ELBO, the second the IWAE estimate, "
+     "and with more samples the second climbs to $\\log p(x)$."
+     "$$\\frac{1}{K}\\sum_k \\log w_k \\;\\le\\; \\log \\frac{1}{K}\\sum_k w_k \\;\\xrightarrow{K \\to \\infty}\\; \\log p_\\theta(x)$$"),
+    ("The recognition model",
+     "Where to draw those points from? A second network, the **encoder**, looks at the digit and guesses where it came "
+     "from: an oval $q_\\phi(z \\mid x)$, a bell curve with a centre $\\mu$ and widths $\\sigma$. The grey patch is where "
+     "the digit really came from, the true posterior $p_\\theta(z \\mid x)$. The ELBO falls short of $\\log p(x)$ by "
+     "exactly how far the oval is from that patch. Switch to the best oval that exists for this digit: what is left is "
+     "the price of using an oval at all; the rest is the price of one encoder guessing for every digit at once."
+     "$$\\log p_\\theta(x) - \\mathrm{ELBO} = D_{KL}\\big(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x)\\big) \\ge 0$$"),
+    ("The reparameterization trick",
+     "Training moves the encoder's $\\mu$ and $\\sigma$ to raise the ELBO, so it needs to know which way is up. A random "
+     "draw hides that. The trick: draw the randomness $\\epsilon$ first, from a fixed bell curve, and compute "
+     "$z = \\mu + \\sigma \\epsilon$. Now $z$ moves smoothly with $\\mu$ and $\\sigma$, and the slope of everything "
+     "after it can be followed back. Drag $\\epsilon$ and watch every value along the way."
+     "$$z = \\mu + \\sigma \\odot \\epsilon,\\quad \\epsilon \\sim \\mathcal{N}(0, I) \\quad\\Rightarrow\\quad "
+     "\\nabla_{\\mu,\\sigma}\\, \\mathbb{E}_q[\\log p_\\theta(x \\mid z)] = \\mathbb{E}_\\epsilon[\\nabla_{\\mu,\\sigma} \\log p_\\theta(x \\mid \\mu + \\sigma \\odot \\epsilon)]$$"),
+    ("The Monte-Carlo estimate",
+     "The ELBO's first term, how well the decoder redraws the digit from points near $\\mu$, is an average over random "
+     "points, estimated with $L$ of them. Each estimate is a little off; with four times as many points it is half as "
+     "far off. The curve is the spread of 200 estimates, measured for each $L$."
+     "$$\\mathbb{E}_q[\\log p_\\theta(x \\mid z)] \\approx \\frac{1}{L}\\sum_{l=1}^{L} \\log p_\\theta(x \\mid z_l), "
+     "\\qquad \\text{spread} \\propto 1/\\sqrt{L}$$"),
+    ("Training",
+     "Training (auto-encoding variational Bayes) repeats one move over the 60,000 training digits: encode a batch, draw "
+     "$z$ with the trick, decode, and nudge both networks up the ELBO's slope. Press play to watch where the encoder "
+     "puts the test digits after each pass, and the bound improve."
+     "$$\\max_{\\theta, \\phi}\\; \\sum_x \\Big( \\mathbb{E}_{q_\\phi(z \\mid x)}[\\log p_\\theta(x \\mid z)] - "
+     "D_{KL}\\big(q_\\phi(z \\mid x) \\,\\|\\, p(z)\\big) \\Big)$$"),
+    ("What the KL term does",
+     "The ELBO's second term keeps each digit's oval close to the prior's cloud. Weigh it 0 and the encoder spreads the "
+     "digits anywhere: they are redrawn well, but points drawn from the prior land in empty space and decode to smudges. "
+     "Weigh it 5 times and the clouds pile up at the centre: samples look like digits, but blurred ones. The same networks "
+     "trained three ways:"
+     "$$\\mathbb{E}_q[\\log p_\\theta(x \\mid z)] - \\beta\\, D_{KL}\\big(q_\\phi(z \\mid x) \\,\\|\\, p(z)\\big)$$"),
+    ("Why two dimensions",
+     "Two numbers can be drawn as a map and summed over exactly, which is why this page uses them. The same networks with "
+     "20 numbers per digit redraw digits far better (rows: the test digits, the 2-D model's, the 20-D model's), but for "
+     "them only bounds on $\\log p(x)$ exist, such as IWAE's: no grid covers 20 dimensions."),
+]
+STORY_Q = {"encoder": "the encoder's oval q", "best": "the best oval q* for this digit"}
+
+
+def story_likelihood(log_px: float, binarized: dict) -> str:
+    """Step 2's numbers, and what the nats are a probability of."""
+    return (f"For this digit the sum is $\\log p_\\theta(x)$ = **{log_px:.2f}** nats (natural-log units): the model gives "
+            f"it a probability of about $10^{{{log_px / math.log(10):.0f}}}$, tiny because there are so many possible pictures.\n\n"
+            "**What that is a probability of.** The model scores each pixel as a coin flip, black or white, with the grey "
+            "level standing in for the chance of white. Grey pictures are not coin flips, so on grey digits these nats compare "
+            "models scored the same way (as pytorch/examples and Keras score theirs) but are not the probability of a picture. "
+            "Trained and tested on digits made black and white, the same networks give a true log-probability: "
+            f"$-\\log p(x)$ = {binarized['neg_log_px']:.2f} nats on the black-and-white test digits, by this same sum "
+            f"(their ELBO: {binarized['neg_elbo']:.2f}).")
+
+
+def story_jensen(K: int, mean_log: float, log_mean: float, log_px: float) -> str:
+    return (f"With K = {K}: mean of the logs (ELBO estimate) **{mean_log:.2f}**, log of the mean (IWAE) **{log_mean:.2f}**, "
+            f"Jensen's gap between them **{log_mean - mean_log:.2f}** nats; the exact $\\log p_\\theta(x)$ is **{log_px:.2f}**.")
+
+
+def story_recognition(t: dict, which: str) -> str:
+    if which == "encoder":
+        said = (f"The encoder's oval: ELBO **{nats(t['elbo'])}**, $\\log p_\\theta(x)$ **{nats(t['log_px'])}**, so "
+                f"$D_{{KL}}(q \\,\\|\\, p(z \\mid x))$ = gap = **{nats(t['gap'])}** nats.")
+    else:
+        said = (f"The best oval: $D_{{KL}}(q^* \\,\\|\\, p(z \\mid x))$ = **{nats(t['approximation_gap'])}** nats (the approximation gap); "
+                f"the encoder loses **{nats(t['amortization_gap'])}** more (the amortization gap).")
+    return said + f" Of the whole gap of {nats(t['gap'])} nats, {nats(t['approximation_gap'])} is the oval's shape, " \
+                  f"{nats(t['amortization_gap'])} the encoder's guess."
+
+
+def story_graph(mu: list, sigma: list, eps: list, z: list, log_px_z: float, digit: str, decoded: str) -> str:
+    """Step 5's graph, as HTML: each box a value, left to right as the computation runs."""
+    def pair(v):
+        return f"({v[0]:.3f}, {v[1]:.3f})"
+
+    def box(name, value, cls=""):
+        return f'<div class="vae-node {cls}"><b>{name}</b><span>{value}</span></div>'
+
+    arrow = '<div class="vae-arrow" aria-hidden="true">→</div>'
+    return ('<div class="vae-graph" role="group" aria-label="the reparameterization trick, step by step">'
+            f'<div class="vae-inputs">{box("x", f"<img src={digit!r} alt=the digit>")}'
+            f'{box("μ = encoder mean", pair(mu))}{box("σ = encoder width", pair(sigma))}{box("ε ~ N(0, I)", pair(eps), "vae-eps")}</div>'
+            f'{arrow}{box("z = μ + σ·ε", pair(z))}{arrow}'
+            f'{box("decoder(z)", f"<img src={decoded!r} alt=the digit decoded at z>")}{arrow}'
+            f'{box("log p(x | z)", f"{log_px_z:.2f} nats")}</div>'
+            '<pre class="vae-code"><code>eps = torch.randn_like(mu)          # the randomness, drawn first\n'
+            'z = mu + std * eps                 # reparameterize: z follows mu and std smoothly\n'
+            'log_px_z = log_bernoulli(x, decoder(z))\n'
+            'log_px_z.backward()                # slopes reach mu and std through z</code></pre>')
+
+
+def story_variances(v, samples: int) -> str:
+    return f"""Measured now for this digit on {samples:,} draws of $\\epsilon$, one sample per estimate: the variance of the gradient of $\\mathbb{{E}}_q[\\log p_\\theta(x \\mid z)]$
+
+| with respect to | reparameterization | score function (REINFORCE) | ratio |
+|---|---:|---:|---:|
+| μ | {v.reparameterized_mu:.4g} | {v.score_mu:.4g} | **{v.score_mu / v.reparameterized_mu:,.0f}×** |
+| σ | {v.reparameterized_sigma:.4g} | {v.score_sigma:.4g} | **{v.score_sigma / v.reparameterized_sigma:,.0f}×** |
+
+The score function needs only the value of $\\log p(x \\mid z)$, not its slope; it is as right on average, but so noisy that
+one reparameterized sample is worth as many of its samples as the ratio says. This is why the trick matters."""
+
+
+def story_monte_carlo(L: int, sigma1: float, repeats: int) -> str:
+    return (f"One sample strays by $\\sigma_1$ = **{sigma1:.2f}** nats. With L = {L} samples, $\\sigma_1/\\sqrt{{L}}$ = "
+            f"**{sigma1 / math.sqrt(L):.2f}** nats (blue); orange is measured, the spread of {repeats} estimates at L = 1, 2, 4 … 64.")
+
+
+def story_beta(facts: dict) -> str:
+    legible = (f"; {facts['prior_confidence']:.0%} of its prior samples read as a digit by a classifier"
+               if "prior_confidence" in facts else "")
+    return (f"β = {facts['beta']:g}: reconstruction term {-facts['reconstruction_nll']:.1f}, KL {facts['kl']:.1f}, "
+            f"−ELBO {facts['neg_elbo']:.1f} nats per test digit{legible}.")
+
+
+def story_wide(bounds: list[float], log_px: float, K: int, facts: dict, wide: dict) -> str:
+    two, twenty = bounds
+
+    def per_digit(key: str) -> str:  # the 2-D model's test-set figure, where vae.evaluate measured it
+        return f"{facts[key]:.1f}" if key in facts else NOT_EVALUATED
+
+    return (f"This digit: 2-D model IWAE (K = {K}) **{two:.2f}**, exact $\\log p(x)$ **{log_px:.2f}**; 20-D model IWAE "
+            f"**{twenty:.2f}**, and no exact value. Over the 10,000 test digits, $-$ELBO: 2-D {per_digit('neg_elbo')}, "
+            f"20-D {wide['neg_elbo']:.1f}; $-$IWAE: 2-D {per_digit('neg_iwae')}, 20-D {wide['neg_iwae']:.1f}; "
+            f"$-\\log p(x)$: 2-D {per_digit('neg_log_px')}, 20-D unknown.")

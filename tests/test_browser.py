@@ -13,6 +13,7 @@ Skips when /usr/bin/chromium is absent (CI installs it).
 import base64
 import io
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -845,3 +846,143 @@ def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(pag
     drawn(page, "training", "model", before)
     page.wait_for_function("() => document.querySelector('#training .vae-caption').innerText.includes(' of 60')")
     assert page.locator(".toast-body").count() == 0 and errors == []
+
+
+QUADRATURE = 0.015  # nats: the quadrature's tolerance (vae.likelihood.TOL) and the page's rounding to 0.01
+
+
+def text_changed(page, elem_id: str, old: str) -> str:
+    """Wait until #elem_id's words differ from `old` and are not empty; return them."""
+    page.wait_for_function("([id, old]) => { const t = document.querySelector(`#${id}`)?.innerText.trim();"
+                           " return t && t !== old; }", arg=[elem_id, old])
+    return page.locator(f"#{elem_id}").inner_text()
+
+
+def figures_in(words: str) -> list[float]:
+    """The numbers written in some words, in order (a minus sign as the page writes it, or as the formula's)."""
+    return [float(n.replace("−", "-")) for n in re.findall(r"[-−]?\d+\.\d+", words)]
+
+
+def set_number(page, elem_id: str, value: float) -> None:
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.scroll_into_view_if_needed()
+    box.fill(str(value))
+    box.press("Enter")
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_the_story_walks_nine_steps_each_figure_following_its_control_with_the_librarys_numbers(browser, app_url, device):
+    from vae.anatomy import elbo_anatomy
+    from vae.likelihood import log_marginal_quadrature
+
+    options = (dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) if device == "phone"
+               else dict(viewport={"width": 1280, "height": 720}))
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(60_000)  # the first digit's exact terms take seconds on a busy machine
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(app_url + "?tab=story")
+    vae_model = models.DEFAULT.model
+
+    def library(index: int) -> dict:  # what the library says of test digit #index, as the ELBO tab computes it
+        x = latent.from_uint8(models.test_images[index])
+        log_px = log_marginal_quadrature(vae_model, x)[0].item()
+        return elbo_anatomy(vae_model, x, L=10, K=1000, seed=0, log_px=log_px)
+
+    def next_step(step: int) -> None:
+        page.locator("#story_next").click()
+        page.wait_for_selector(f"#story_{step}", state="visible")
+        assert page.locator(f"#story_{step - 1}").is_hidden()  # one step at a time
+        assert f"story_step={step}" in page.evaluate("location.search")  # the address holds the step
+
+    # 1. Drawing again moves the points on the map, and their digits.
+    page.wait_for_selector("#story_1", state="visible")
+    drawn_map, digits = wait_for_new_image(page, "story_map", None), wait_for_new_image(page, "story_draws", None)
+    page.locator("#story_again").click()
+    wait_for_new_image(page, "story_map", drawn_map)
+    wait_for_new_image(page, "story_draws", digits)
+    assert number(page, "story_seed") == 1
+
+    # 2. The likelihood of test digit #0, then of #7, each the quadrature's.
+    next_step(2)
+    words = text_changed(page, "story_px", "")
+    truth = library(0)
+    assert figures_in(words)[0] == pytest.approx(truth["log_px"], abs=QUADRATURE)
+    integrand = wait_for_new_image(page, "story_integrand", None)
+    page.locator("#story_digit input").click()
+    page.get_by_role("option", name="test digit #7 (").first.click()
+    words = text_changed(page, "story_px", words)
+    wait_for_new_image(page, "story_integrand", integrand)
+    truth = library(7)
+    assert figures_in(words)[0] == pytest.approx(truth["log_px"], abs=QUADRATURE)
+
+    # 3. Jensen: more samples, other estimates; the exact value the same.
+    next_step(3)
+    words = text_changed(page, "story_jensen", "")
+    set_number(page, "story_K", 400)
+    words = text_changed(page, "story_jensen", words)
+    mean_log, log_mean, gap, log_px = figures_in(words)[:4]
+    assert mean_log <= log_mean and gap == pytest.approx(log_mean - mean_log, abs=0.011)
+    assert log_px == pytest.approx(truth["log_px"], abs=QUADRATURE)
+
+    # 4. The encoder's oval: the ELBO and the gap are the library's; the best oval shows the gap's parts.
+    next_step(4)
+    words = text_changed(page, "story_gap", "")
+    elbo, shown_log_px, gap = figures_in(words)[:3]
+    assert (elbo, shown_log_px, gap) == (pytest.approx(truth["elbo"], abs=0.006), pytest.approx(truth["log_px"], abs=QUADRATURE),
+                                         pytest.approx(truth["gap"], abs=QUADRATURE))
+    oval = wait_for_new_image(page, "story_ellipse", None)
+    page.locator("#story_q").get_by_text("the best oval").click()
+    words = text_changed(page, "story_gap", words)
+    wait_for_new_image(page, "story_ellipse", oval)
+    assert figures_in(words)[0] == pytest.approx(truth["approximation_gap"], abs=QUADRATURE)
+
+    # 5. The trick: z = mu + sigma * eps as eps moves, and the score function's variance far above the trick's.
+    next_step(5)
+    graph = text_changed(page, "story_graph", "")
+    set_number(page, "story_eps1", 1.5)
+    graph = text_changed(page, "story_graph", graph)
+    (mu1, mu2), (s1, s2) = truth["mu"], truth["sigma"]
+    values = figures_in(graph)
+    assert values[:2] == [pytest.approx(mu1, abs=0.0006), pytest.approx(mu2, abs=0.0006)]
+    assert values[6:8] == [pytest.approx(mu1 + 1.5 * s1, abs=0.002), pytest.approx(mu2, abs=0.0006)]  # z
+    table = page.locator("#story_variances").inner_text()
+    ratios = [float(r.replace(",", "")) for r in re.findall(r"([\d,]+)×", table)]
+    assert len(ratios) == 2 and min(ratios) > 100
+
+    # 6. Monte Carlo: the spread at L follows sigma_1 / sqrt(L).
+    next_step(6)
+    words = text_changed(page, "story_mc", "")
+    set_number(page, "story_L", 16)
+    words = text_changed(page, "story_mc", words)
+    sigma1, at_l = figures_in(words)[:2]
+    assert at_l == pytest.approx(sigma1 / 4, abs=0.007)
+
+    # 7. Training: play moves the replay on.
+    next_step(7)
+    caption = text_changed(page, "story_training .vae-caption", "")
+    page.locator("#story_play").click()
+    text_changed(page, "story_training .vae-caption", caption)
+    page.locator("#story_play").click()
+
+    # 8. The KL term: beta = 0 shows another map and its own figures.
+    next_step(8)
+    words = text_changed(page, "story_beta_words", "")
+    beta_map = wait_for_new_image(page, "story_beta_map", None)
+    page.locator("#story_beta").get_by_text("β = 0").click()
+    words = text_changed(page, "story_beta_words", words)
+    wait_for_new_image(page, "story_beta_map", beta_map)
+    assert words.startswith("β = 0")
+
+    # 9. Two dimensions against twenty: other digits, other pictures.
+    next_step(9)
+    wide = wait_for_new_image(page, "story_wide", None)
+    words = text_changed(page, "story_wide_words", "")
+    assert "20-D" in words
+    set_number(page, "story_batch", 3)
+    wait_for_new_image(page, "story_wide", wide)
+    assert page.locator("#story_next").is_visible()
+    assert not errors and not page.locator(".toast-body").count()
+    context.close()

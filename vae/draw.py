@@ -12,6 +12,7 @@ checkpoint records them) on their clusters and in its legend; explorer/static/dr
 The scatter is splatted with numpy rather than drawn point by point, and overlays are
 drawn on a copy of a cached base map, so that a picture per request stays cheap.
 """
+import base64
 import io
 import math
 from collections.abc import Sequence
@@ -316,6 +317,11 @@ def png_bytes(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def data_url(pixels: np.ndarray) -> str:
+    """A uint8 picture as a PNG data URL, for a picture inside words (HTML) the server sends."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(Image.fromarray(pixels))).decode()
+
+
 def _plot_layer(image: Image.Image, frame: MapFrame) -> tuple[Image.Image, ImageDraw.ImageDraw]:
     """The plot box of the map cut out for drawing, so overlays are clipped to the plot."""
     plot = image.crop(frame.box)
@@ -342,6 +348,15 @@ def draw_marker(image: Image.Image, frame: MapFrame, z: np.ndarray, colour: tupl
     draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=colour, width=3)
     for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
         draw.line([(x + dx * (radius + 2), y + dy * (radius + 2)), (x + dx * (radius + 7), y + dy * (radius + 7))], fill=colour, width=2)
+    _paste_back(image, plot, frame)
+
+
+def draw_numbered(image: Image.Image, frame: MapFrame, z: np.ndarray, radius: int = 9) -> None:
+    """Each point of z [N, 2] as a white disc edged with ink holding its number, 1 to N, in place."""
+    plot, draw = _plot_layer(image, frame)
+    for i, (x, y) in enumerate(_local(frame, np.asarray(z).reshape(-1, 2))):
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill="white", outline=INK, width=2)
+        draw.text((x, y), str(i + 1), fill=INK, font=font(12), anchor="mm")
     _paste_back(image, plot, frame)
 
 

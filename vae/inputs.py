@@ -20,6 +20,7 @@ SAMPLES_N_MAX = 100  # prior samples shown at once
 STEPS_MIN, STEPS_MAX = 2, 30  # interpolation steps, both ends included
 L_MAX = 1000  # Monte Carlo samples for the ELBO's reconstruction term
 K_MAX = 5000  # importance samples for the IWAE bound
+EPS_LIMIT = 3.0  # the reparameterization trick's eps, per coordinate, as the Story's sliders give it
 SEED_MAX = 2**32 - 1  # what numpy and torch both accept
 SPACINGS = ("linear", "cdf")  # manifold grid spacing: even in z, or even in the prior's CDF (vae.latent.grid_axis)
 

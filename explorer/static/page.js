@@ -33,17 +33,18 @@ import { sheet } from "./view-sheet.js";
 import { play, training } from "./view-training.js";
 
 const VIEWS = { explorer_digit: explorerDigit, explorer_map: explorerMap, grid, grid_map: gridMap, samples, samples_map: samplesMap,
-  interp: interpolation, interp_map: interpMap, interp_digits: sheet, elbo_digits: sheet, training, pad };
+  interp: interpolation, interp_map: interpMap, interp_digits: sheet, elbo_digits: sheet, training, story_training: training, pad };
 // Views sized to the window (with the element to keep in view under them), and views with a full-screen button.
 const FITTED = { explorer_map: null, grid: null, explorer_digit: "#z2" };
-const FULL_SCREEN = ["explorer_map", "grid", "grid_map", "samples", "samples_map", "interp", "interp_map", "training"];
+const FULL_SCREEN = ["explorer_map", "grid", "grid_map", "samples", "samples_map", "interp", "interp_map", "training", "story_training"];
 const ENDS = [["interp_pick_a", "interp_a1", "interp_a2"], ["interp_pick_b", "interp_b1", "interp_b2"]];
 
 let started = null;
 const ready = new Promise((resolve) => { started = resolve; });
 
 // The views drawn from the model: dimmed from a change of model until each has painted the new one.
-const MODEL_VIEWS = ["explorer_digit", "explorer_map", "grid", "grid_map", "samples", "samples_map", "interp", "interp_map", "training"];
+const MODEL_VIEWS = ["explorer_digit", "explorer_map", "grid", "grid_map", "samples", "samples_map", "interp", "interp_map", "training",
+  "story_training"];
 const MB = 1e6;
 
 function painted(view, key) {
@@ -113,6 +114,12 @@ function start(element, props) {
   const link = followAddress(page, config.tabs,
     (state) => ENDS.filter(([pick]) => state[pick] !== null).flatMap(([, k1, k2]) => [k1, k2]));
 
+  // The Story shows the step the state names and hides the others: one rule, which holds whenever Gradio draws the steps.
+  const storyRule = document.head.appendChild(document.createElement("style"));
+  const showStep = (step) => { storyRule.textContent = `#story .vae-step:not(#story_${step}) { display: none !important; }`; };
+  store.subscribe((state, changed) => { if (changed.includes("story_step")) showStep(state.story_step); });
+  showStep(store.get().story_step);
+
   // The status line: where the digits come from, and how far the model's decoder has come while it loads.
   const line = element.querySelector(".vae-mode");
   let busy = false;  // a call to the server waits because its queue is full
@@ -148,6 +155,8 @@ function start(element, props) {
     gridMove: (dx, dy, zoom) => gridMove(page, dx, dy, zoom),
     newSeed: () => store.set({ samples_seed: Math.floor(Math.random() * 2 ** 31) }, "seed"),
     play: () => play(page),
+    storyMove: (by) => store.set({ story_step: store.get().story_step + by }, "story"),
+    storyDraw: () => store.set({ story_seed: store.get().story_seed + 1 }, "story"),
     copyLink: async () => { element.querySelector(".vae-said").textContent = await copyLink(link(), element.querySelector(".vae-link")); },
     engine: () => models.engine(store.get().model),
     /* Why the manifold grid is not decoded by this browser's graphics card (null: it is), once that is known. */
