@@ -5,7 +5,7 @@
 
 A model picker at the top (the same networks trained with the KL term weighed 0, 1 and 5, and
 any of your own) that every tab follows. Tabs: Explorer (drag z, see the decoded digit and where it sits
-among the test digits), Reconstruct (upload, paste, photograph or draw a digit; see q(z|x)),
+among the test digits), Story (the idea of the VAE in nine steps, each beside a live figure), Reconstruct (upload, paste, photograph or draw a digit; see q(z|x)),
 Manifold (an n x n grid of decodes, linear or prior-CDF spaced), Sample & interpolate, ELBO
 anatomy (every term of the bound the VAE is trained on, next to the exact log p(x)), and
 Training (the latent space forming, epoch by epoch).
@@ -107,7 +107,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                         story_map = gr.Image(label="the draws on the map", format="png", interactive=False, scale=3, buttons=PICTURE_BUTTONS,
                                              elem_id="story_map")
                         with gr.Column(scale=2):
-                            story_draws = digit_output("story_draws", "what the decoder makes of them, 1 to 8", height=120)
+                            story_draws = digit_output("story_draws", f"what the decoder makes of them, 1 to {story.DRAWS}", height=120)
                             story_seed = gr.Number(0, label="draw", precision=0, elem_id="story_seed")
                             story_again = gr.Button("Draw again", elem_id="story_again")
                             story_z = gr.Markdown(elem_id="story_z")

@@ -39,7 +39,8 @@ MODEL_FOLDERS = {"beta0": CHECKPOINTS / "beta0", "beta1": CHECKPOINTS, "beta5": 
 DEFAULT_MODEL = "beta1"  # the VAE, trained on the ELBO itself: the default unless your own are shown
 CHECKPOINT = MODEL_FOLDERS[DEFAULT_MODEL] / "vae.pt"
 # Not in the picker, shown by the Story (explorer/story.py): the same networks with a 20-D latent space, which no
-# grid integrates, and trained on digits binarized anew each epoch, whose log p(x) is a true log-probability.
+# grid integrates; and the figures (metrics.json alone) of the same networks trained on digits binarized anew each
+# batch, whose log p(x) is a true log-probability.
 WIDE_FOLDER = CHECKPOINTS / "z20"
 BINARIZED_FOLDER = CHECKPOINTS / "binarized"
 

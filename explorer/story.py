@@ -160,7 +160,7 @@ def monte_carlo(digit, L, model: str | None = None) -> tuple[pd.DataFrame, str]:
     one, measured = spread(pixels.tobytes(), m.name)
     rows = [(l_, s, "measured") for l_, s in zip(MC_LS, measured)]
     rows += [(l_, one / math.sqrt(l_), "σ₁ / √L") for l_ in range(1, MC_L_MAX + 1)] + [(L, 0.0, "the L chosen"), (L, one, "the L chosen")]
-    return pd.DataFrame(rows, columns=["L", "nats", "curve"]), text.story_monte_carlo(L, one, MC_REPEATS)
+    return pd.DataFrame(rows, columns=["L", "nats", "curve"]), text.story_monte_carlo(L, one, MC_REPEATS, MC_LS)
 
 
 # ---------------------------------------------------------------- 8. what the KL term does

@@ -321,7 +321,7 @@ STORY = [
     ("The Monte-Carlo estimate",
      "The ELBO's first term, how well the decoder redraws the digit from points near $\\mu$, is an average over random "
      "points, estimated with $L$ of them. Each estimate is a little off; with four times as many points it is half as "
-     "far off. The curve is the spread of 200 estimates, measured for each $L$."
+     "far off."
      "$$\\mathbb{E}_q[\\log p_\\theta(x \\mid z)] \\approx \\frac{1}{L}\\sum_{l=1}^{L} \\log p_\\theta(x \\mid z_l), "
      "\\qquad \\text{spread} \\propto 1/\\sqrt{L}$$"),
     ("Training",
@@ -394,20 +394,26 @@ def story_graph(mu: list, sigma: list, eps: list, z: list, log_px_z: float, digi
 
 
 def story_variances(v, samples: int) -> str:
-    return f"""Measured now for this digit on {samples:,} draws of $\\epsilon$, one sample per estimate: the variance of the gradient of $\\mathbb{{E}}_q[\\log p_\\theta(x \\mid z)]$
+    def size(x: float) -> str:
+        return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
 
-| with respect to | reparameterization | score function (REINFORCE) | ratio |
-|---|---:|---:|---:|
-| μ | {v.reparameterized_mu:.4g} | {v.score_mu:.4g} | **{v.score_mu / v.reparameterized_mu:,.0f}×** |
-| σ | {v.reparameterized_sigma:.4g} | {v.score_sigma:.4g} | **{v.score_sigma / v.reparameterized_sigma:,.0f}×** |
+    return f"""Measured now for this digit, over {samples:,} draws of $\\epsilon$: how much one sample's estimate of the slope
+of $\\mathbb{{E}}_q[\\log p_\\theta(x \\mid z)]$ varies.
 
-The score function needs only the value of $\\log p(x \\mid z)$, not its slope; it is as right on average, but so noisy that
-one reparameterized sample is worth as many of its samples as the ratio says. This is why the trick matters."""
+| estimator | variance, μ | variance, σ |
+|---|---:|---:|
+| the trick | {size(v.reparameterized_mu)} | {size(v.reparameterized_sigma)} |
+| score function | {size(v.score_mu)} | {size(v.score_sigma)} |
+
+The score function (REINFORCE) needs only the value of $\\log p(x \\mid z)$, not its slope. It is as right on average, but
+its variance is **{v.score_mu / v.reparameterized_mu:,.0f}×** larger for μ and **{v.score_sigma / v.reparameterized_sigma:,.0f}×**
+for σ: one sample with the trick is worth that many of its samples. This is why the trick matters."""
 
 
-def story_monte_carlo(L: int, sigma1: float, repeats: int) -> str:
+def story_monte_carlo(L: int, sigma1: float, repeats: int, measured_at: list[int]) -> str:
     return (f"One sample strays by $\\sigma_1$ = **{sigma1:.2f}** nats. With L = {L} samples, $\\sigma_1/\\sqrt{{L}}$ = "
-            f"**{sigma1 / math.sqrt(L):.2f}** nats (blue); orange is measured, the spread of {repeats} estimates at L = 1, 2, 4 … 64.")
+            f"**{sigma1 / math.sqrt(L):.2f}** nats (blue); orange is measured, the spread of {repeats} estimates at L = "
+            f"{', '.join(map(str, measured_at))}.")
 
 
 def story_beta(facts: dict) -> str:

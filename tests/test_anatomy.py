@@ -1,12 +1,18 @@
 """vae/anatomy.py: every term of the ELBO for one digit, consistent with vae.model and the quadrature."""
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from vae.anatomy import elbo_anatomy
+from vae import latent
+from vae.anatomy import elbo_anatomy, monte_carlo_spread, running_bounds
 from vae.likelihood import BestGaussian, coarse_grid
-from vae.model import VAE, elbo
+from vae.model import VAE, elbo, load_model
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +59,22 @@ def test_the_iwae_standard_error_is_the_spread_of_the_estimate(model):
     stderr = np.mean([r["iwae_stderr"] for r in runs])
     assert 0.5 * spread < stderr < 2 * spread
     assert np.isnan(elbo_anatomy(model, x, L=1, K=1, seed=0, **known)["iwae_stderr"])
+
+
+def test_jensen_one_weight_at_a_time_the_log_of_the_mean_is_never_below_the_mean_of_the_logs():
+    log_w = torch.randn(500, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 3 - 90
+    mean_log, log_mean = running_bounds(log_w)
+    assert mean_log[0] == log_mean[0] == log_w[0]
+    assert (log_mean >= mean_log - 1e-12).all() and (log_mean[1:] > mean_log[1:]).all()
+    assert mean_log[-1].item() == pytest.approx(log_w.mean().item())
+    assert log_mean[99].item() == pytest.approx((torch.logsumexp(log_w[:100], 0) - math.log(100)).item())
+
+
+def test_the_monte_carlo_estimates_spread_shrinks_as_one_over_root_l():
+    model = load_model()
+    x = latent.from_uint8(torch.load(CHECKPOINTS / "test_latents.pt", weights_only=True)["images"][7].numpy())
+    Ls = [1, 4, 16, 64]
+    spread = monte_carlo_spread(model, x, Ls, repeats=200)
+    assert spread.one > 0.5  # an estimate from one sample strays by nats
+    for L, measured in zip(Ls, spread.measured):
+        assert measured * math.sqrt(L) / spread.one == pytest.approx(1, abs=0.25), L  # 200 estimates measure a spread to ~10%

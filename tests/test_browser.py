@@ -851,11 +851,13 @@ def test_every_view_follows_the_model_picked_and_the_training_tab_replays_it(pag
 QUADRATURE = 0.015  # nats: the quadrature's tolerance (vae.likelihood.TOL) and the page's rounding to 0.01
 
 
-def text_changed(page, elem_id: str, old: str) -> str:
-    """Wait until #elem_id's words differ from `old` and are not empty; return them."""
-    page.wait_for_function("([id, old]) => { const t = document.querySelector(`#${id}`)?.innerText.trim();"
-                           " return t && t !== old; }", arg=[elem_id, old])
-    return page.locator(f"#{elem_id}").inner_text()
+def text_changed(page, elem_id: str, old: str, word: str = "nats") -> str:
+    """Wait until #elem_id's words differ from `old` and hold `word` (not a progress timer's); return them."""
+    words = ("([id]) => { const e = document.querySelector(`#${id}`); if (!e) return '';"
+             " return (e.querySelector('.prose') || e).innerText.trim(); }")  # a markdown's words, not its progress timer
+    page.wait_for_function(f"([id, old, word]) => {{ const t = ({words})([id]); return t && t !== old && t.includes(word); }}",
+                           arg=[elem_id, old, word])
+    return page.evaluate(words, [elem_id])
 
 
 def figures_in(words: str) -> list[float]:
@@ -895,7 +897,7 @@ def test_the_story_walks_nine_steps_each_figure_following_its_control_with_the_l
         page.locator("#story_next").click()
         page.wait_for_selector(f"#story_{step}", state="visible")
         assert page.locator(f"#story_{step - 1}").is_hidden()  # one step at a time
-        assert f"story_step={step}" in page.evaluate("location.search")  # the address holds the step
+        page.wait_for_function("(step) => location.search.includes(`story_step=${step}`)", arg=step)  # the address holds the step
 
     # 1. Drawing again moves the points on the map, and their digits.
     page.wait_for_selector("#story_1", state="visible")
@@ -962,9 +964,9 @@ def test_the_story_walks_nine_steps_each_figure_following_its_control_with_the_l
 
     # 7. Training: play moves the replay on.
     next_step(7)
-    caption = text_changed(page, "story_training .vae-caption", "")
+    caption = text_changed(page, "story_training .vae-caption", "", "Epoch")
     page.locator("#story_play").click()
-    text_changed(page, "story_training .vae-caption", caption)
+    text_changed(page, "story_training .vae-caption", caption, "Epoch")
     page.locator("#story_play").click()
 
     # 8. The KL term: beta = 0 shows another map and its own figures.
@@ -979,8 +981,7 @@ def test_the_story_walks_nine_steps_each_figure_following_its_control_with_the_l
     # 9. Two dimensions against twenty: other digits, other pictures.
     next_step(9)
     wide = wait_for_new_image(page, "story_wide", None)
-    words = text_changed(page, "story_wide_words", "")
-    assert "20-D" in words
+    text_changed(page, "story_wide_words", "", "20-D")
     set_number(page, "story_batch", 3)
     wait_for_new_image(page, "story_wide", wide)
     assert page.locator("#story_next").is_visible()

@@ -22,7 +22,7 @@ from vae import fit_encoder, train
 from vae.classifier import legibility, load_classifier
 from vae.data import binarize, load_mnist, mnist_available
 from vae.likelihood import posterior_moments
-from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, dequantize, elbo, forward_kl, iwae_bound, load_checkpoint,
+from vae.model import (DEFAULT_CHECKPOINT, QUANT_GROUP, VAE, checkpoint_sha256, dequantize, elbo, forward_kl, iwae_bound, load_checkpoint,
                        load_model, quantize, reparameterize, save_checkpoint)
 from vae.replay import MANIFOLD_N, manifold_points, replay_path
 
@@ -444,7 +444,7 @@ def test_bare_state_dict_is_not_our_checkpoint(tmp_path):
 
 def test_committed_checkpoint_folder_stays_small():
     """checkpoints/ is in git and in every copy of the Space: under 15 MB for the three models, their
-    replays and test latents, which the compact format makes room for."""
+    replays and test latents, and the Story's 20-D model, which the compact format makes room for."""
     sizes = {str(f.relative_to(CHECKPOINTS)): f.stat().st_size for f in CHECKPOINTS.rglob("*") if f.is_file()}
     assert sum(sizes.values()) < 15_000_000, sizes
     for out, path in COMMITTED.items():
@@ -656,3 +656,17 @@ def test_binarized_training_tests_on_one_fixed_black_and_white_draw(data_dir, tm
     monkeypatch.setattr(torch.optim.Adam, "step", real_step)
     with pytest.raises(SystemExit, match="trained with --binarize; resume it the same way"):
         run_train(data_dir, tmp_path / "unfinished.pt", "--epochs", "2", "--resume")
+
+
+def test_the_storys_two_other_models_are_what_the_documented_commands_made():
+    """The 20-D checkpoint and the binarized run's figures each record a command that docs/training.md gives,
+    and the 20-D model's figures are those of the committed file."""
+    docs = (CHECKPOINTS.parent / "docs" / "training.md").read_text()
+    wide_model, wide = load_checkpoint(CHECKPOINTS / "z20" / "vae.pt")
+    wide_metrics = json.loads((CHECKPOINTS / "z20" / "metrics.json").read_text())
+    assert wide_model.latent_dim == 20 and wide["meta"]["command"] in docs
+    assert wide_metrics["checkpoint_sha256"] == checkpoint_sha256(CHECKPOINTS / "z20" / "vae.pt")
+    assert wide_metrics["neg_iwae"] < wide_metrics["neg_elbo"]
+    binarized = json.loads((CHECKPOINTS / "binarized" / "metrics.json").read_text())
+    assert "--binarize" in binarized["train_command"] and binarized["train_command"] in docs
+    assert binarized["neg_log_px"] <= binarized["neg_iwae"] + 0.05 <= binarized["neg_elbo"] + 0.05
