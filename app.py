@@ -102,6 +102,11 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                         gr.Markdown(f"### {i}. {title}\n{said}", latex_delimiters=text.LATEX)
                     return column
 
+                def plot_and_words(x: str, label: str, elem_id: str) -> tuple[gr.LinePlot, gr.Markdown]:
+                    """A step's curves in nats against its control (x), and its numbers under them."""
+                    return (gr.LinePlot(x=x, y="nats", color="curve", color_map=story.CURVE_COLOURS, color_title="", label=label,
+                                        elem_id=f"{elem_id}_plot"), gr.Markdown(elem_id=elem_id, latex_delimiters=text.LATEX))
+
                 with step(1):
                     with gr.Row():
                         story_map = gr.Image(label="the draws on the map", format="png", interactive=False, scale=3, buttons=PICTURE_BUTTONS,
@@ -122,9 +127,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     story_px = gr.Markdown(elem_id="story_px", latex_delimiters=text.LATEX)
                 with step(3):
                     story_K = gr.Slider(1, story.JENSEN_K_MAX, value=10, step=1, label="K: samples", elem_id="story_K")
-                    story_jensen = gr.LinePlot(x="K", y="nats", color="curve", color_map=story.CURVE_COLOURS, color_title="",
-                                               label="both estimates as samples are added", elem_id="story_jensen_plot")
-                    story_jensen_words = gr.Markdown(elem_id="story_jensen", latex_delimiters=text.LATEX)
+                    story_jensen, story_jensen_words = plot_and_words("K", "both estimates as samples are added", "story_jensen")
                 with step(4):
                     story_q = gr.Radio([(label, key) for key, label in text.STORY_Q.items()], value="encoder", label="the oval shown",
                                        elem_id="story_q")
@@ -139,9 +142,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                     story_variances = gr.Markdown(elem_id="story_variances", latex_delimiters=text.LATEX)
                 with step(6):
                     story_L = gr.Slider(1, story.MC_L_MAX, value=1, step=1, label="L: samples per estimate", elem_id="story_L")
-                    story_mc = gr.LinePlot(x="L", y="nats", color="curve", color_map=story.CURVE_COLOURS, color_title="",
-                                           label="the spread of the estimate", elem_id="story_mc_plot")
-                    story_mc_words = gr.Markdown(elem_id="story_mc", latex_delimiters=text.LATEX)
+                    story_mc, story_mc_words = plot_and_words("L", "the spread of the estimate", "story_mc")
                 with step(7):
                     story_play = gr.Button("▶ Play / pause the training", elem_id="story_play")
                     with gr.Row():

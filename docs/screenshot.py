@@ -104,6 +104,13 @@ def photograph_tabs(url: str, photo: Path, device: dict, only: tuple[str, ...] |
             page.wait_for_function("() => document.querySelector('#training .vae-caption').innerText.startsWith('Epoch 10 ')")
             to_the_tab()
             shots["Training"] = page.screenshot()
+
+        if wanted("Story"):  # at its fifth step, the reparameterization trick's graph
+            page.get_by_role("tab", name="Story").click()
+            page.locator("#story_step").get_by_text("5. ").click()
+            page.wait_for_function("() => document.querySelector('#story_graph')?.innerText.includes('nats')")
+            page.locator("#story_5").scroll_into_view_if_needed()
+            shots["Story"] = page.screenshot()
         browser.close()
     return {tab: Image.open(io.BytesIO(png)).convert("RGB") for tab, png in shots.items()}
 

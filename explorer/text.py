@@ -12,7 +12,8 @@ TITLE = "# Exploring a VAE's 2-D latent space"
 INTRO = (  # beside the Explorer's map, not above it: the first screen shows the map, the digit and the sliders
     "A variational autoencoder squeezes each 28×28 MNIST digit into just two numbers $z = (z_1, z_2)$ "
     "and learns to draw digits back from them. Every point of the map's plane decodes to a digit; "
-    "the coloured dots are where the encoder puts the 10,000 test digits."
+    "the coloured dots are where the encoder puts the 10,000 test digits. New to this? The **Story** tab "
+    "walks through the idea step by step."
 )
 
 EXPLORER = (
@@ -281,7 +282,7 @@ $q^*$: $\\mu$ = ({t['best_mu'][0]:.3f}, {t['best_mu'][1]:.3f}), $\\sigma$ = ({t[
 
 # ---------------------------------------------------------------- the Story (explorer/story.py)
 
-STORY_INTRO = ("**The idea behind this page, in nine steps.** Each step makes one claim, shows it on the real model with "
+STORY_INTRO = ("**The idea behind this page, step by step.** Each step makes one claim, shows it on the real model with "
                "a figure you can move, and gives the formula for those who want it. Pick a step, or press *next*.")
 # Each step: its title (the step picker's label), then its words and formula above the figure.
 STORY = [
