@@ -34,7 +34,8 @@ MC_REPEATS = 200  # estimates per L that the spread is measured over
 GRADIENT_SAMPLES = 4000  # draws of eps that step 5's variances are measured on
 WIDE_K = 1000  # importance samples for the 20-D model's bound in step 9
 BATCH = 10  # step 9's digits, shown ten at a time
-CURVE_COLOURS = {"mean of the logs (ELBO)": "#1f77b4", "log of the mean (IWAE)": "#ff7f0e", "exact log p(x)": "#7f7f7f",
+# Short names: a plot's legend is one row, and a phone's width holds only so much.
+CURVE_COLOURS = {"mean of logs (ELBO)": "#1f77b4", "log of mean (IWAE)": "#ff7f0e", "log p(x)": "#7f7f7f",
                  "measured": "#ff7f0e", "σ₁ / √L": "#1f77b4", "the L chosen": "#7f7f7f"}
 
 

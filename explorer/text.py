@@ -317,8 +317,8 @@ STORY = [
      "draw hides that. The trick: draw the randomness $\\epsilon$ first, from a fixed bell curve, and compute "
      "$z = \\mu + \\sigma \\epsilon$. Now $z$ moves smoothly with $\\mu$ and $\\sigma$, and the slope of everything "
      "after it can be followed back. Drag $\\epsilon$ and watch every value along the way."
-     "$$z = \\mu + \\sigma \\odot \\epsilon,\\quad \\epsilon \\sim \\mathcal{N}(0, I) \\quad\\Rightarrow\\quad "
-     "\\nabla_{\\mu,\\sigma}\\, \\mathbb{E}_q[\\log p_\\theta(x \\mid z)] = \\mathbb{E}_\\epsilon[\\nabla_{\\mu,\\sigma} \\log p_\\theta(x \\mid \\mu + \\sigma \\odot \\epsilon)]$$"),
+     "$$z = \\mu + \\sigma \\odot \\epsilon,\\quad \\epsilon \\sim \\mathcal{N}(0, I)$$ so that "
+     "$$\\nabla_{\\mu,\\sigma}\\, \\mathbb{E}_q[\\log p_\\theta(x \\mid z)] = \\mathbb{E}_\\epsilon[\\nabla_{\\mu,\\sigma} \\log p_\\theta(x \\mid \\mu + \\sigma \\odot \\epsilon)]$$"),
     ("The Monte-Carlo estimate",
      "The ELBO's first term, how well the decoder redraws the digit from points near $\\mu$, is an average over random "
      "points, estimated with $L$ of them. Each estimate is a little off; with four times as many points it is half as "
@@ -329,8 +329,7 @@ STORY = [
      "Training (auto-encoding variational Bayes) repeats one move over the 60,000 training digits: encode a batch, draw "
      "$z$ with the trick, decode, and nudge both networks up the ELBO's slope. Press play to watch where the encoder "
      "puts the test digits after each pass, and the bound improve."
-     "$$\\max_{\\theta, \\phi}\\; \\sum_x \\Big( \\mathbb{E}_{q_\\phi(z \\mid x)}[\\log p_\\theta(x \\mid z)] - "
-     "D_{KL}\\big(q_\\phi(z \\mid x) \\,\\|\\, p(z)\\big) \\Big)$$"),
+     "$$\\max_{\\theta, \\phi}\\; \\sum_x \\Big( \\mathbb{E}_{q_\\phi}[\\log p_\\theta(x \\mid z)] - D_{KL}(q_\\phi \\,\\|\\, p) \\Big)$$"),
     ("What the KL term does",
      "The ELBO's second term keeps each digit's oval close to the prior's cloud. Weigh it 0 and the encoder spreads the "
      "digits anywhere: they are redrawn well, but points drawn from the prior land in empty space and decode to smudges. "

@@ -989,3 +989,17 @@ def test_the_story_walks_nine_steps_each_figure_following_its_control_with_the_l
     assert page.locator("#story_next").is_visible()
     assert not errors and not page.locator(".toast-body").count()
     context.close()
+
+
+def test_a_link_to_a_story_step_opens_that_step_with_its_digit_and_control(browser, app_url):
+    """A teacher's link: the step, the digit of step 2 and the step's control come back in a fresh browser."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(60_000)
+    page.goto(app_url + "?tab=story&story_step=5&story_digit=7&story_eps1=1.5")
+    page.wait_for_selector("#story_5", state="visible")
+    assert page.locator("#story_1").is_hidden()
+    graph = text_changed(page, "story_graph", "")
+    mu, _ = latent.posterior(models.DEFAULT.model, latent.from_uint8(models.test_images[7]))
+    assert figures_in(graph)[:2] == [pytest.approx(mu[0], abs=0.0006), pytest.approx(mu[1], abs=0.0006)]
+    assert figures_in(graph)[4] == 1.5  # eps1
+    page.close()
