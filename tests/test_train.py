@@ -670,3 +670,6 @@ def test_the_storys_two_other_models_are_what_the_documented_commands_made():
     binarized = json.loads((CHECKPOINTS / "binarized" / "metrics.json").read_text())
     assert "--binarize" in binarized["train_command"] and binarized["train_command"] in docs
     assert binarized["neg_log_px"] <= binarized["neg_iwae"] + 0.05 <= binarized["neg_elbo"] + 0.05
+    model_md, readme = (CHECKPOINTS.parent / "docs" / "model.md").read_text(), (CHECKPOINTS.parent / "README.md").read_text()
+    for figure in (binarized["neg_elbo"], binarized["neg_log_px"], wide_metrics["neg_elbo"], wide_metrics["neg_iwae"]):
+        assert f"{figure:.2f}" in model_md and f"{figure:.2f}" in readme, figure  # the documents quote these very files
