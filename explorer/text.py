@@ -287,60 +287,53 @@ STORY_INTRO = ("**The idea behind this page, step by step.** Each step makes one
 # Each step: its title (the step picker's label), then its words and formula above the figure.
 STORY = [
     ("A generative model",
-     "A VAE is a recipe for making digits. Pick a point $z$ at random from a round cloud centred on zero (the **prior** "
-     "$p(z)$, a bell curve in two directions), then give it to the **decoder**, a neural network that turns two numbers into "
-     "a picture. Each draw below is one point, numbered on the map of where the test digits sit, and the digit it becomes."
+     "A VAE makes a digit in two moves: pick a point $z$ at random from a bell-shaped cloud around zero (the **prior**), "
+     "then let a neural network, the **decoder**, turn those two numbers into a picture. Each numbered point on the map "
+     "became the digit with its number."
      "$$z \\sim p(z) = \\mathcal{N}(0, I), \\qquad x \\sim p_\\theta(x \\mid z)$$"),
     ("The likelihood",
-     "How well does the model explain a real digit $x$? Add up, over every point $z$ of the plane, how likely each point is "
-     "and how likely it is to draw exactly this digit. That total is the **likelihood** $p(x)$. Here the plane is cut "
-     "into a fine grid and the sum done point by point (the shaded patch is where the terms are not negligible). "
+     "How well does the model explain a real digit? Add up, over every point of the plane, the chance of picking that point "
+     "times the chance that it draws exactly this digit: that total is the **likelihood** $p(x)$, summed here on a fine grid "
+     "(the shaded patch is where the terms count)."
      "$$p_\\theta(x) = \\int p_\\theta(x \\mid z)\\, p(z)\\, dz$$"
-     "With two numbers per point, a grid of 100 steps a side is 10,000 points. With 20 numbers per point, the same grid "
-     "would have $100^{20} = 10^{40}$ points: no computer can add them up. That is why VAEs need the rest of this story."),
+     "With 2 numbers a point, a grid of 100 steps a side has 10,000 points; with 20 numbers it would have $100^{20}$, "
+     "more than any computer can add up. The rest of the story is how VAEs do without it."),
     ("Jensen's inequality",
-     "Instead of the whole plane, try a few points $z_1 \\ldots z_K$ drawn near where the digit probably came from, each "
-     "weighted by how much more likely it is under the model than under our guess: $w_k = p(x, z_k) / q(z_k \\mid x)$. "
-     "The average of the weights estimates $p(x)$. Because the logarithm bends downwards, **the mean of the logs is "
-     "never above the log of the mean** (Jensen's inequality): the first is the ELBO, the second the IWAE estimate, "
-     "and with more samples the second climbs to $\\log p(x)$."
+     "Instead of the whole plane, try $K$ points drawn where the digit probably came from, each weighted by "
+     "$w_k = p(x, z_k) / q(z_k \\mid x)$. Because the logarithm bends, **the mean of the logs (the ELBO) never exceeds the log "
+     "of the mean (the IWAE estimate)**, and with more points the second climbs to $\\log p(x)$."
      "$$\\frac{1}{K}\\sum_k \\log w_k \\;\\le\\; \\log \\frac{1}{K}\\sum_k w_k \\;\\xrightarrow{K \\to \\infty}\\; \\log p_\\theta(x)$$"),
     ("The recognition model",
-     "Where to draw those points from? A second network, the **encoder**, looks at the digit and guesses where it came "
-     "from: an oval $q_\\phi(z \\mid x)$, a bell curve with a centre $\\mu$ and widths $\\sigma$. The grey patch is where "
-     "the digit really came from, the true posterior $p_\\theta(z \\mid x)$. The ELBO falls short of $\\log p(x)$ by "
-     "exactly how far the oval is from that patch. Switch to the best oval that exists for this digit: what is left is "
-     "the price of using an oval at all; the rest is the price of one encoder guessing for every digit at once."
+     "A second network, the **encoder**, guesses where a digit came from: an oval $q_\\phi(z \\mid x)$ (the rings), over where "
+     "it really came from (grey). The ELBO falls short of $\\log p(x)$ by exactly how far the oval is from the grey patch; "
+     "switch to the best oval there is, to see how much of that is the oval's shape and how much the encoder's guess."
      "$$\\log p_\\theta(x) - \\mathrm{ELBO} = D_{KL}\\big(q_\\phi(z \\mid x) \\,\\|\\, p_\\theta(z \\mid x)\\big) \\ge 0$$"),
     ("The reparameterization trick",
-     "Training moves the encoder's $\\mu$ and $\\sigma$ to raise the ELBO, so it needs to know which way is up. A random "
-     "draw hides that. The trick: draw the randomness $\\epsilon$ first, from a fixed bell curve, and compute "
-     "$z = \\mu + \\sigma \\epsilon$. Now $z$ moves smoothly with $\\mu$ and $\\sigma$, and the slope of everything "
-     "after it can be followed back. Drag $\\epsilon$ and watch every value along the way."
+     "To train the encoder we need the slope of the ELBO with respect to its $\\mu$ and $\\sigma$, and a random draw hides it. "
+     "The trick draws the randomness $\\epsilon$ first and computes $z = \\mu + \\sigma \\epsilon$, so $z$ moves smoothly with "
+     "$\\mu$ and $\\sigma$ and the slope flows back through it: drag $\\epsilon$ and watch every value."
      "$$z = \\mu + \\sigma \\odot \\epsilon,\\quad \\epsilon \\sim \\mathcal{N}(0, I)$$ so that "
      "$$\\nabla_{\\mu,\\sigma}\\, \\mathbb{E}_q[\\log p_\\theta(x \\mid z)] = \\mathbb{E}_\\epsilon[\\nabla_{\\mu,\\sigma} \\log p_\\theta(x \\mid \\mu + \\sigma \\odot \\epsilon)]$$"),
     ("The Monte-Carlo estimate",
-     "The ELBO's first term, how well the decoder redraws the digit from points near $\\mu$, is an average over random "
-     "points, estimated with $L$ of them. Each estimate is a little off; with four times as many points it is half as "
-     "far off."
+     "The ELBO's first term, how well the decoder redraws the digit from points near $\\mu$, is estimated from $L$ random "
+     "points. Each estimate is a little off, and four times as many points make it half as far off."
      "$$\\mathbb{E}_q[\\log p_\\theta(x \\mid z)] \\approx \\frac{1}{L}\\sum_{l=1}^{L} \\log p_\\theta(x \\mid z_l), "
      "\\qquad \\text{spread} \\propto 1/\\sqrt{L}$$"),
     ("Training",
-     "Training (auto-encoding variational Bayes) repeats one move over the 60,000 training digits: encode a batch, draw "
-     "$z$ with the trick, decode, and nudge both networks up the ELBO's slope. Press play to watch where the encoder "
-     "puts the test digits after each pass, and the bound improve."
+     "Training (auto-encoding variational Bayes) repeats one move: encode a batch of training digits, draw $z$ with the "
+     "trick, decode, and nudge both networks up the ELBO's slope. Press play to watch the test digits find their places "
+     "and the bound improve, pass after pass."
      "$$\\max_{\\theta, \\phi}\\; \\sum_x \\Big( \\mathbb{E}_{q_\\phi}[\\log p_\\theta(x \\mid z)] - D_{KL}(q_\\phi \\,\\|\\, p) \\Big)$$"),
     ("What the KL term does",
-     "The ELBO's second term keeps each digit's oval close to the prior's cloud. Weigh it 0 and the encoder spreads the "
-     "digits anywhere: they are redrawn well, but points drawn from the prior land in empty space and decode to smudges. "
-     "Weigh it 5 times and the clouds pile up at the centre: samples look like digits, but blurred ones. The same networks "
-     "trained three ways:"
+     "The ELBO's second term pulls every digit's oval towards the prior's cloud. Weighed 0, digits spread anywhere and "
+     "random points land in empty space; weighed 5, they crowd the centre and blur: the same networks, trained three ways."
      "$$\\mathbb{E}_q[\\log p_\\theta(x \\mid z)] - \\beta\\, D_{KL}\\big(q_\\phi(z \\mid x) \\,\\|\\, p(z)\\big)$$"),
     ("Why two dimensions",
-     "Two numbers can be drawn as a map and summed over exactly, which is why this page uses them. The same networks with "
-     "20 numbers per digit redraw digits far better (rows: the test digits, the 2-D model's, the 20-D model's), but for "
-     "them only bounds on $\\log p(x)$ exist, such as IWAE's: no grid covers 20 dimensions."),
+     "Two numbers can be drawn as a map and summed over exactly, which is why this page uses them. With 20 numbers the same "
+     "networks redraw digits far better (rows: the digits, the 2-D model's, the 20-D model's), but then only bounds such as "
+     "IWAE's are left: no grid covers 20 dimensions."),
 ]
+
 STORY_Q = {"encoder": "the encoder's oval q", "best": "the best oval q* for this digit"}
 
 

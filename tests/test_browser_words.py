@@ -121,7 +121,8 @@ DOCUMENTS_WE_STARTED_FROM = ["the issue", "the seed text", "the seed's", "the pa
 
 def test_the_words_explain_nats_the_kl_term_and_a_digit_that_comes_back_as_another(phone):
     phone.get_by_text("About this model, and the three side by side").click()  # folded away under the model picker
-    assert "regularizer: a penalty" in phone.locator("#model_words").inner_text()  # the KL term, in our words
+    # The KL term, in our words (the accordion draws its contents once opened: wait for them).
+    phone.wait_for_function("() => document.querySelector('#model_words')?.innerText.includes('regularizer: a penalty')")
     open_tab(phone, "ELBO anatomy")
     assert phone.evaluate("""() => { const numbers = document.querySelector('#elbo_numbers');
         const tab = numbers.closest('[role=tabpanel]'), nats = [...tab.querySelectorAll('.prose')]
