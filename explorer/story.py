@@ -23,7 +23,7 @@ from explorer.models import named
 from vae import draw, inputs, latent
 from vae.anatomy import Spread, monte_carlo_spread, running_bounds
 from vae.gradients import gradient_variance
-from vae.model import IMAGE_PIXELS, iwae_log_weights, load_checkpoint, log_bernoulli, std_dev
+from vae.model import IMAGE_PIXELS, iwae_bound, iwae_log_weights, load_checkpoint, log_bernoulli, std_dev
 
 STEPS = len(text.STORY)
 DRAWS = 8  # prior draws in step 1
@@ -182,7 +182,7 @@ def kl_term(name) -> tuple[Image.Image, np.ndarray, str]:
 @lru_cache(maxsize=1)
 def wide() -> tuple:
     """The committed 20-D model and its vae.evaluate figures."""
-    model, checkpoint = load_checkpoint(models.WIDE_FOLDER / "vae.pt")
+    model, _ = load_checkpoint(models.WIDE_FOLDER / "vae.pt")
     return model, models.read_metrics(models.WIDE_FOLDER)
 
 
@@ -203,8 +203,7 @@ def two_dimensions(batch, digit, model: str | None = None) -> tuple[np.ndarray, 
     rows = [digits] + [latent.to_uint8(net.decode(net.encode(x)[0])) for net in (m.model, wide_model)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        bounds = [torch.logsumexp(iwae_log_weights(net, input_of(pixels.tobytes()), K=WIDE_K)[:, 0], 0).item() - math.log(WIDE_K)
-                  for net in (m.model, wide_model)]
+        bounds = [iwae_bound(net, input_of(pixels.tobytes()), K=WIDE_K).item() for net in (m.model, wide_model)]
     log_px = exact_terms(pixels.tobytes(), m.name).log_px
     return draw.tile(np.stack(rows), scale=2, gap=2), text.story_wide(bounds, log_px, WIDE_K, m.facts, wide_figures)
 

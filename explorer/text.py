@@ -410,7 +410,7 @@ def story_monte_carlo(L: int, sigma1: float, repeats: int, measured_at: list[int
 
 
 def story_beta(facts: dict) -> str:
-    legible = (f"; {facts['prior_confidence']:.0%} of its prior samples read as a digit by a classifier"
+    legible = (f"; a digit classifier is {facts['prior_confidence']:.0%} sure of its prior samples, on average"
                if "prior_confidence" in facts else "")
     return (f"β = {facts['beta']:g}: reconstruction term {-facts['reconstruction_nll']:.1f}, KL {facts['kl']:.1f}, "
             f"−ELBO {facts['neg_elbo']:.1f} nats per test digit{legible}.")
