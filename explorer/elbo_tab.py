@@ -16,7 +16,7 @@ from PIL import Image
 
 from explorer import models, text
 from explorer.api import anatomy_of, coarse, digit_image, exact_terms, input_of, uploaded_pixels, user_errors
-from explorer.models import named
+from explorer.models import Model, named
 from vae import draw, latent
 from vae.likelihood import TOL, TruePosterior
 
@@ -35,6 +35,16 @@ def elbo_frame(posterior: TruePosterior, gaussians: list[tuple[np.ndarray, np.nd
     return draw.MapFrame(centre=(float(centre[0]), float(centre[1])), half=float(max(hi - lo) / 2 * 1.25))
 
 
+def posterior_wash(m: Model, posterior: TruePosterior, gaussians: list[tuple[np.ndarray, np.ndarray]]
+                   ) -> tuple[draw.MapFrame, Image.Image]:
+    """The map zoomed to p(z|x) and the Gaussians (mu, sigma) given (elbo_frame), p(z|x) drawn over the test digits
+    as a grey wash. The posterior's grid spans the mass within MASS_NATS of its peak: wider than the frame, and fine enough."""
+    frame = elbo_frame(posterior, gaussians)
+    image = draw.render_map(frame, m.mu, m.labels, m.classes)
+    draw.draw_heatmap(image, frame, posterior.z1.numpy(), posterior.z2.numpy(), posterior.log_density.exp().numpy())
+    return frame, image
+
+
 @lru_cache(maxsize=64)
 @torch.inference_mode()
 def posterior_picture(pixels: bytes, name: str | None = None) -> tuple[draw.MapFrame, Image.Image]:
@@ -46,10 +56,7 @@ def posterior_picture(pixels: bytes, name: str | None = None) -> tuple[draw.MapF
     x = input_of(pixels)
     mu, sigma = latent.posterior(m.model, x)
     best_mu, best_sigma = exact.best.mu.numpy(), exact.best.sigma.numpy()
-    post = exact.posterior  # its grid spans the mass within MASS_NATS of the peak: wider than the frame, and fine enough
-    frame = elbo_frame(post, [(mu, sigma), (best_mu, best_sigma)])
-    image = draw.render_map(frame, m.mu, m.labels, m.classes)
-    draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
+    frame, image = posterior_wash(m, exact.posterior, [(mu, sigma), (best_mu, best_sigma)])
     draw.draw_ellipses(image, frame, best_mu, best_sigma, ks=(1.0,), colour="white", halo=draw.INK)
     draw.draw_ellipses(image, frame, mu, sigma)
     return frame, image

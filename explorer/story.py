@@ -18,7 +18,7 @@ from PIL import Image
 
 from explorer import models, text
 from explorer.api import anatomy_of, digit_image, exact_terms, input_of, user_errors
-from explorer.elbo_tab import FIRST_ELBO, elbo_frame, posterior_picture
+from explorer.elbo_tab import FIRST_ELBO, posterior_wash
 from explorer.models import named
 from vae import draw, inputs, latent
 from vae.anatomy import Spread, monte_carlo_spread, running_bounds
@@ -64,11 +64,7 @@ def generative(seed, model: str | None = None) -> tuple[Image.Image, np.ndarray,
 @torch.inference_mode()
 def integrand_picture(pixels: bytes, name: str) -> Image.Image:
     """p(x|z) p(z) over the plane around where it is not negligible, as a grey wash over the test digits."""
-    m, post = named(name), exact_terms(pixels, name).posterior
-    frame = elbo_frame(post, [])
-    image = draw.render_map(frame, m.mu, m.labels, m.classes)
-    draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
-    return image
+    return posterior_wash(named(name), exact_terms(pixels, name).posterior, [])[1]
 
 
 def likelihood(digit, model: str | None = None) -> tuple[np.ndarray, Image.Image, str]:
@@ -84,9 +80,7 @@ def likelihood(digit, model: str | None = None) -> tuple[np.ndarray, Image.Image
 @torch.inference_mode()
 def log_weights(pixels: bytes, name: str) -> torch.Tensor:
     """JENSEN_K_MAX importance weights log p(x, z)/q(z|x), z ~ q(z|x), from a fixed seed: moving the slider shows more of the same draws."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return iwae_log_weights(named(name).model, input_of(pixels), K=JENSEN_K_MAX)[:, 0]
+    return iwae_log_weights(named(name).model, input_of(pixels), K=JENSEN_K_MAX, generator=torch.Generator().manual_seed(0))[:, 0]
 
 
 def jensen(digit, K, model: str | None = None) -> tuple[pd.DataFrame, str]:
@@ -111,13 +105,9 @@ def recognition(digit, which, model: str | None = None) -> tuple[Image.Image, st
     if which not in text.STORY_Q:
         raise inputs.InputError(f"which must be one of {', '.join(text.STORY_Q)}.")
     t = anatomy_of(pixels, FIRST_ELBO["L"], FIRST_ELBO["K"], FIRST_ELBO["seed"], m)
-    exact = exact_terms(pixels.tobytes(), m.name)
-    frame, _ = posterior_picture(pixels.tobytes(), m.name)
-    image = draw.render_map(frame, m.mu, m.labels, m.classes)
-    post = exact.posterior
-    draw.draw_heatmap(image, frame, post.z1.numpy(), post.z2.numpy(), post.log_density.exp().numpy())
-    mu, sigma = (t["mu"], t["sigma"]) if which == "encoder" else (t["best_mu"], t["best_sigma"])
-    draw.draw_ellipses(image, frame, np.array(mu), np.array(sigma))
+    q, best = (np.array(t["mu"]), np.array(t["sigma"])), (np.array(t["best_mu"]), np.array(t["best_sigma"]))
+    frame, image = posterior_wash(m, exact_terms(pixels.tobytes(), m.name).posterior, [q, best])  # one window for either oval
+    draw.draw_ellipses(image, frame, *(q if which == "encoder" else best))
     return image, text.story_recognition(t, which)
 
 
@@ -199,11 +189,9 @@ def two_dimensions(batch, digit, model: str | None = None) -> tuple[np.ndarray, 
     batch = inputs.check_int(batch, "batch", 0, len(models.test_images) // BATCH - 1)
     wide_model, wide_figures = wide()
     digits = models.test_images[BATCH * batch:BATCH * (batch + 1)]
-    x = torch.from_numpy(digits).float().div(255).reshape(-1, 1, 28, 28)
-    rows = [digits] + [latent.to_uint8(net.decode(net.encode(x)[0])) for net in (m.model, wide_model)]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        bounds = [iwae_bound(net, input_of(pixels.tobytes()), K=WIDE_K).item() for net in (m.model, wide_model)]
+    rows = [digits] + [latent.decode_images(net, net.encode(latent.from_uint8(digits))[0]) for net in (m.model, wide_model)]
+    bounds = [iwae_bound(net, input_of(pixels.tobytes()), K=WIDE_K, generator=torch.Generator().manual_seed(0)).item()
+              for net in (m.model, wide_model)]
     log_px = exact_terms(pixels.tobytes(), m.name).log_px
     return draw.tile(np.stack(rows), scale=2, gap=2), text.story_wide(bounds, log_px, WIDE_K, m.facts, wide_figures)
 

@@ -41,10 +41,8 @@ def elbo_anatomy(model: VAE, x: torch.Tensor, L: int, K: int, seed: int = 0, coa
     reconstruction = per_sample.mean().item()
     stderr = per_sample.std().item() / math.sqrt(L) if L > 1 else float("nan")
     kl = kl_divergence(mu, logvar)[0].item()
-    # The IWAE samples come from torch's global generator: fork it so the seed holds and nobody else's stream moves.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        log_w = iwae_log_weights(model, x, K=K)[:, 0]
+    # The IWAE samples from a generator of their own, seeded alike: the seed holds and nobody else's stream moves.
+    log_w = iwae_log_weights(model, x, K=K, generator=torch.Generator().manual_seed(seed))[:, 0]
     iwae = (torch.logsumexp(log_w, dim=0) - math.log(K)).item()
     # The estimate is the log of a mean of K weights: its standard error is, to first order,
     # the weights' relative spread over sqrt(K) (the delta method).

@@ -25,8 +25,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def from_uint8(pixels: np.ndarray) -> torch.Tensor:
-    """A uint8 digit [28, 28] -> the model's input [1, 1, 28, 28] in [0, 1]; the inverse of to_uint8."""
-    return torch.tensor(pixels, dtype=torch.float32).div(255).view(1, 1, 28, 28)
+    """uint8 digits [28, 28] or [N, 28, 28] -> the model's input [N, 1, 28, 28] in [0, 1] (N = 1 for one); the inverse of to_uint8."""
+    return torch.tensor(pixels, dtype=torch.float32).div(255).reshape(-1, 1, 28, 28)
 
 
 @torch.inference_mode()

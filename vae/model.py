@@ -142,23 +142,25 @@ def elbo(model: VAE, x: torch.Tensor, L: int = 1) -> ELBO:
 
 
 @torch.no_grad()
-def iwae_log_weights(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250) -> torch.Tensor:
+def iwae_log_weights(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
     """log w_k = log p(x, z_k) - log q(z_k|x) for K draws z_k ~ q(z|x), drawn in chunks of `chunk`
-    to bound memory. [K, N]"""
+    to bound memory, from `generator` (on the model's device; torch's global one if None). [K, N]"""
     mu, logvar = model.encode(x)
     flat = x.reshape(x.shape[0], IMAGE_PIXELS)
     log_w = []
     for start in range(0, K, chunk):
         k = min(chunk, K - start)
-        z = reparameterize(mu, logvar, torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device))
+        z = reparameterize(mu, logvar, torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device, generator=generator))
         log_w.append(log_bernoulli(flat, model.decode_logits(z)) + log_prior(z) - log_normal(z, mu, logvar))
     return torch.cat(log_w, dim=0)
 
 
-def iwae_bound(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250) -> torch.Tensor:
+def iwae_bound(model: VAE, x: torch.Tensor, K: int = 1000, chunk: int = 250,
+               generator: torch.Generator | None = None) -> torch.Tensor:
     """log (1/K) sum_k p(x, z_k) / q(z_k|x) with z_k ~ q(z|x): a lower bound on log p(x) in
     expectation, which tightens as K grows (K=1 is a one-sample ELBO). [N]"""
-    return torch.logsumexp(iwae_log_weights(model, x, K, chunk), dim=0) - math.log(K)
+    return torch.logsumexp(iwae_log_weights(model, x, K, chunk, generator), dim=0) - math.log(K)
 
 
 QUANT_GROUP = 16  # weights per int8 scale: small groups keep one large weight from coarsening many (docs/training.md)
