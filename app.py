@@ -36,8 +36,8 @@ except own.CheckpointError as e:
     sys.exit(f"app.py: {e}")
 
 from explorer import api, elbo_tab, events, gradio_adjustments, story, text  # noqa: E402
-from explorer.components import (MAP_CANVAS, PAD, SEED, STATUS, TRAINING_VIEW, digit_output, digit_sheet,  # noqa: E402
-                                 latent_slider, map_image, page_config, view)
+from explorer.components import (MAP_CANVAS, PAD, SEED, STATUS, TRAINING_VIEW, curves_and_words, digit_output,  # noqa: E402
+                                 digit_sheet, latent_slider, map_image, page_config, story_step_column, view)
 from explorer.gradio_adjustments import ExplorerBlocks, uploads_unopened  # noqa: E402
 from vae import inputs  # noqa: E402
 
@@ -95,19 +95,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                 story_step = gr.Radio([(f"{i}. {title}", i) for i, (title, _) in enumerate(text.STORY, 1)], value=1, label="step",
                                       elem_id="story_step")
 
-                def step(i: int) -> gr.Column:
-                    title, said = text.STORY[i - 1]
-                    column = gr.Column(elem_id=f"story_{i}", elem_classes=["vae-step"])
-                    with column:
-                        gr.Markdown(f"### {i}. {title}\n{said}", latex_delimiters=text.LATEX)
-                    return column
-
-                def plot_and_words(x: str, label: str, elem_id: str) -> tuple[gr.LinePlot, gr.Markdown]:
-                    """A step's curves in nats against its control (x), and its numbers under them."""
-                    return (gr.LinePlot(x=x, y="nats", color="curve", color_map=story.CURVE_COLOURS, color_title="", label=label,
-                                        elem_id=f"{elem_id}_plot"), gr.Markdown(elem_id=elem_id, latex_delimiters=text.LATEX))
-
-                with step(1):
+                with story_step_column(1):
                     with gr.Row():
                         story_map = gr.Image(label="the draws on the map", format="png", interactive=False, scale=3, buttons=PICTURE_BUTTONS,
                                              elem_id="story_map")
@@ -116,7 +104,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                             story_seed = gr.Number(0, label="draw", precision=0, elem_id="story_seed")
                             story_again = gr.Button("Draw again", elem_id="story_again")
                             story_z = gr.Markdown(elem_id="story_z")
-                with step(2):
+                with story_step_column(2):
                     with gr.Row():
                         with gr.Column(scale=2):
                             story_digit = gr.Dropdown(events.digit_choices(), value=0, label="the digit x (the story follows it)",
@@ -125,25 +113,25 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                         story_integrand = gr.Image(label="p(x | z) p(z) over the plane, zoomed in", format="png", interactive=False,
                                                    scale=3, buttons=PICTURE_BUTTONS, elem_id="story_integrand")
                     story_px = gr.Markdown(elem_id="story_px", latex_delimiters=text.LATEX)
-                with step(3):
+                with story_step_column(3):
                     story_K = gr.Slider(1, story.JENSEN_K_MAX, value=10, step=1, label="K: samples", elem_id="story_K")
-                    story_jensen, story_jensen_words = plot_and_words("K", "both estimates as samples are added", "story_jensen")
-                with step(4):
+                    story_jensen, story_jensen_words = curves_and_words("K", "both estimates as samples are added", "story_jensen", story.CURVE_COLOURS)
+                with story_step_column(4):
                     story_q = gr.Radio([(label, key) for key, label in text.STORY_Q.items()], value="encoder", label="the oval shown",
                                        elem_id="story_q")
                     story_ellipse = gr.Image(label="q (rings) over the true posterior p(z | x) (grey), zoomed in", format="png",
                                              interactive=False, buttons=PICTURE_BUTTONS, elem_id="story_ellipse")
                     story_gap = gr.Markdown(elem_id="story_gap", latex_delimiters=text.LATEX)
-                with step(5):
+                with story_step_column(5):
                     with gr.Row():
                         story_eps1 = gr.Slider(-inputs.EPS_LIMIT, inputs.EPS_LIMIT, value=0.0, step=0.01, label="ε1", elem_id="story_eps1")
                         story_eps2 = gr.Slider(-inputs.EPS_LIMIT, inputs.EPS_LIMIT, value=0.0, step=0.01, label="ε2", elem_id="story_eps2")
                     story_graph = gr.HTML(elem_id="story_graph")
                     story_variances = gr.Markdown(elem_id="story_variances", latex_delimiters=text.LATEX)
-                with step(6):
+                with story_step_column(6):
                     story_L = gr.Slider(1, story.MC_L_MAX, value=1, step=1, label="L: samples per estimate", elem_id="story_L")
-                    story_mc, story_mc_words = plot_and_words("L", "the spread of the estimate", "story_mc")
-                with step(7):
+                    story_mc, story_mc_words = curves_and_words("L", "the spread of the estimate", "story_mc", story.CURVE_COLOURS)
+                with story_step_column(7):
                     story_play = gr.Button("▶ Play / pause the training", elem_id="story_play")
                     with gr.Row():
                         with gr.Column(scale=3):
@@ -151,7 +139,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                         story_curve = gr.LinePlot(events.training_curves(1)[0], x="epoch", y="nats", color="curve", color_map=events.CURVE_COLOURS,
                                                   colors_in_legend=events.LEGENDS[0], color_title="", scale=2,
                                                   label="−ELBO, and the test digits' reconstruction term", elem_id="story_curve")
-                with step(8):
+                with story_step_column(8):
                     story_beta = gr.Radio([(text.model_label(name), name) for name in models.MODEL_FOLDERS if name in models.MODELS],
                                           value=models.DEFAULT_MODEL if models.DEFAULT_MODEL in models.MODELS else None, label="β",
                                           elem_id="story_beta")
@@ -160,7 +148,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                                                   buttons=PICTURE_BUTTONS, elem_id="story_beta_map")
                         story_beta_samples = digit_output("story_beta_samples", "16 of its samples from the prior")
                     story_beta_words = gr.Markdown(elem_id="story_beta_words", latex_delimiters=text.LATEX)
-                with step(9):
+                with story_step_column(9):
                     story_batch = gr.Slider(0, len(models.test_images) // story.BATCH - 1, value=0, step=1,
                                             label="which ten test digits (0: #0-9, 1: #10-19, …)", elem_id="story_batch")
                     story_wide = digit_output("story_wide", "test digits; the 2-D model's; the 20-D model's", height=200)

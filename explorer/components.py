@@ -94,3 +94,19 @@ def digit_output(elem_id: str, label: str, value=None, height: int = 240) -> gr.
 
 def latent_slider(value: float, label: str, elem_id: str) -> gr.Slider:
     return gr.Slider(-models.Z_RANGE, models.Z_RANGE, value=value, step=0.01, label=label, elem_id=elem_id)
+
+
+def story_step_column(i: int) -> gr.Column:
+    """Step i of the Story (1-based): a column holding its title, words and formula (text.STORY), for its figure and
+    control to follow; page.js shows one step at a time by these columns' ids."""
+    title, said = text.STORY[i - 1]
+    column = gr.Column(elem_id=f"story_{i}", elem_classes=["vae-step"])
+    with column:
+        gr.Markdown(f"### {i}. {title}\n{said}", latex_delimiters=text.LATEX)
+    return column
+
+
+def curves_and_words(x: str, label: str, elem_id: str, colours: dict[str, str]) -> tuple[gr.LinePlot, gr.Markdown]:
+    """A plot of curves in nats against x (a DataFrame's columns x, "nats", "curve"), and the words under it."""
+    return (gr.LinePlot(x=x, y="nats", color="curve", color_map=colours, color_title="", label=label, elem_id=f"{elem_id}_plot"),
+            gr.Markdown(elem_id=elem_id, latex_delimiters=text.LATEX))
