@@ -19,6 +19,7 @@ however `demo` is served. How the page's own state (explorer/static/) and Gradio
 talk: docs/architecture.md. Only checkpoints/ and your own checkpoints are read (and MNIST's test
 digits where VAE_DATA_DIR holds them, for an own model nobody evaluated): no network.
 """
+import functools
 import json
 import os
 import random
@@ -386,19 +387,23 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
           [elbo_curve, kl_curve, story_curve], **LATEST_ONLY, **PICTURES, **NOT_IN_API)
 
     # The Story: a step coming into view (picked, the tab opened, another model) computes that step; each step's
-    # control recomputes its own. Steps that need the exact terms wait in the quadrature's queue.
+    # control recomputes its own. Quick steps wait with the pictures, slow ones (the exact terms, thousands of
+    # draws) in the quadrature's queue, so that a class's ELBOs never hold up the quick ones.
     story_outputs = {1: [story_map, story_draws, story_z], 2: [story_x, story_integrand, story_px], 3: [story_jensen, story_jensen_words],
                      4: [story_ellipse, story_gap], 5: [story_graph, story_variances], 6: [story_mc, story_mc_words],
                      8: [story_beta_map, story_beta_samples, story_beta_words], 9: [story_wide, story_wide_words]}
-    busy_story = dict(trigger_mode="always_last", show_progress="minimal", **QUADRATURE, **NOT_IN_API)
-    gr.on([story_step.change, model.change, tabs["story"].select], story.show, [*story_controls, model],
-          [c for n in story.OUTPUTS for c in story_outputs[n]], **busy_story)
+    busy_story = dict(trigger_mode="always_last", show_progress="minimal", **NOT_IN_API)
+    for steps, queue in ((story.QUICK, PICTURES), (story.SLOW, QUADRATURE)):
+        gr.on([story_step.change, model.change, tabs["story"].select],
+              functools.partial(story.show, outputs={n: len(story_outputs[n]) for n in steps}), [*story_controls, model],
+              [c for n in steps for c in story_outputs[n]], **busy_story, **queue)
     for fn, triggers, args, n in ((story.generative, [story_seed], [story_seed], 1), (story.likelihood, [story_digit], [story_digit], 2),
                                   (story.jensen, [story_K], [story_digit, story_K], 3), (story.recognition, [story_q], [story_digit, story_q], 4),
                                   (story.reparameterization, [story_eps1, story_eps2], [story_digit, story_eps1, story_eps2], 5),
                                   (story.monte_carlo, [story_L], [story_digit, story_L], 6), (story.kl_term, [story_beta], [story_beta], 8),
                                   (story.two_dimensions, [story_batch], [story_batch, story_digit], 9)):
-        gr.on([c.change for c in triggers], api.user_errors(fn), args + ([model] if n != 8 else []), story_outputs[n], **busy_story)
+        gr.on([c.change for c in triggers], api.user_errors(fn), args + ([model] if n != 8 else []), story_outputs[n],
+              **busy_story, **(PICTURES if n in story.QUICK else QUADRATURE))
 
 if __name__ == "__main__":
     demo.launch()

@@ -199,16 +199,19 @@ def two_dimensions(batch, digit, model: str | None = None) -> tuple[np.ndarray, 
 # ---------------------------------------------------------------- a step coming into view
 
 
-def show(step, seed, digit, K, which, eps1, eps2, L, beta, batch, model: str | None = None) -> tuple:
-    """The outputs of every step: the current step's computed, the others' left as they are (gr.skip())."""
+QUICK = (1, 8, 9)  # steps computed in milliseconds: they wait with the pictures, never behind a class's ELBOs
+SLOW = (2, 3, 4, 5, 6)  # steps of a second or more (the exact terms, thousands of draws): one at a time, with the ELBOs
+
+
+def show(step, seed, digit, K, which, eps1, eps2, L, beta, batch, model: str | None = None, *,
+         outputs: dict[int, int]) -> tuple:
+    """The outputs of the steps in `outputs` ({step: how many outputs its function returns}, in order): the
+    current step's computed if it is one of them, the others' left as they are (gr.skip())."""
     step = inputs.check_int(step, "step", 1, STEPS)
     computed = {1: lambda: generative(seed, model), 2: lambda: likelihood(digit, model), 3: lambda: jensen(digit, K, model),
                 4: lambda: recognition(digit, which, model), 5: lambda: reparameterization(digit, eps1, eps2, model),
                 6: lambda: monte_carlo(digit, L, model), 8: lambda: kl_term(beta), 9: lambda: two_dimensions(batch, digit, model)}
-    outputs = []
-    for n, count in OUTPUTS.items():
-        outputs += list(user_errors(computed[n])()) if n == step else [gr.skip()] * count
-    return tuple(outputs)
-
-
-OUTPUTS = {1: 3, 2: 3, 3: 2, 4: 2, 5: 2, 6: 2, 8: 3, 9: 2}  # how many outputs each step's function returns (step 7's are the Training tab's)
+    shown = []
+    for n, count in outputs.items():
+        shown += list(user_errors(computed[n])()) if n == step else [gr.skip()] * count
+    return tuple(shown)

@@ -10,6 +10,7 @@ gradio_client never sends those.
 import io
 import json
 import threading
+import uuid
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -364,15 +365,18 @@ def test_files_the_app_produced_are_served(http):
 
 
 @contextmanager
-def held_at_a_gate(api_name: str):
+def held_at_a_gate(api_name: str, arrived: threading.Event | None = None):
     """While inside, every call of an endpoint waits at a gate before it computes, so a test
-    decides when work finishes instead of the machine's speed. Yields the gate to open."""
+    decides when work finishes instead of the machine's speed. Yields the gate to open; sets
+    `arrived` when a call reaches it."""
     import app
 
     block_fn = next(fn for fn in app.demo.fns.values() if fn.api_name == api_name)
     original, gate = block_fn.fn, threading.Event()
 
     def wait_then_compute(*args):
+        if arrived is not None:
+            arrived.set()
         gate.wait(timeout=120)
         return original(*args)
 
@@ -403,3 +407,38 @@ def test_a_flood_gets_queue_full_and_nothing_hangs(http, client):
             streams = list(pool.map(lambda event_id: http.get(f"/gradio_api/call/grid/{event_id}", timeout=120).text, accepted))
     assert all(s.startswith("event: complete") for s in streams), [s[:80] for s in streams if not s.startswith("event: complete")]
     assert_still_serving(client)
+
+
+def story_show(step: int, quick: bool) -> tuple:
+    """The Story's `show` event for the quick steps or the slow ones, and its inputs' values with `step` shown."""
+    import app
+    from explorer import story
+
+    block_fn = next(f for f in app.demo.fns.values()
+                    if getattr(f.fn, "func", None) is story.show and (1 in f.fn.keywords["outputs"]) == quick)
+    return block_fn.fn, [step] + [c.value for c in block_fn.inputs[1:]]
+
+
+def test_a_class_s_elbos_hold_up_neither_uploads_nor_the_story_s_quick_steps(http):
+    """While the quadrature is busy with someone's ELBO, an upload's reading and the Story's quick
+    steps (1, 8) are answered; a slow step (3, the exact terms) waits its turn and is answered after."""
+    from test_gradio_adjustments import page_event
+
+    slow_fn, slow_data = story_show(3, quick=False)
+    assert page_event(http, slow_fn, slow_data, uuid.uuid4().hex)["success"]  # its digit's terms now cached: quick once its turn comes
+    path = http.post("/gradio_api/upload", files={"files": ("seven.png", encode(seven()), "image/png")}).json()[0]
+    payload = {"path": path, "orig_name": "seven.png", "meta": {"_type": "gradio.FileData"}}
+    arrived = threading.Event()
+    with held_at_a_gate("elbo", arrived) as gate, ThreadPoolExecutor(4) as pool:
+        elbo = pool.submit(raw_call, http, "elbo", [payload, 10, 10, 0])
+        assert arrived.wait(60), "the ELBO never reached the quadrature"
+        slow = pool.submit(page_event, http, slow_fn, slow_data, uuid.uuid4().hex)
+        for step in (1, 8):
+            quick = pool.submit(page_event, http, *story_show(step, quick=True), uuid.uuid4().hex).result(timeout=60)
+            assert quick["success"] and quick["output"]["data"], step
+        event, body = pool.submit(raw_call, http, "reconstruct", [payload]).result(timeout=60)
+        assert event == "complete", body[:300]
+        assert not slow.done() and not elbo.done(), "a slow step passed an ELBO holding the quadrature"
+        gate.set()
+        assert elbo.result(timeout=120)[0] == "complete"
+        assert slow.result(timeout=120)["success"]
