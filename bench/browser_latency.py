@@ -115,7 +115,8 @@ def main() -> None:
     crowd = None
     if args.load:
         digits = torch.load(ROOT / "checkpoints" / "test_latents.pt", weights_only=True)["images"]
-        crowd = threading.Thread(target=run_explorers, args=(base, args.load, 1e9, [np.asarray(d) for d in digits]), daemon=True)
+        crowd = threading.Thread(target=run_explorers, args=(base, args.load, 1e9, [np.asarray(d) for d in digits], False),
+                                 daemon=True)  # their sharp grids decoded in their own pages, as with graphics cards
         crowd.start()
         time.sleep(10)
     from playwright.sync_api import sync_playwright
@@ -128,6 +129,8 @@ def main() -> None:
             if before:
                 results[f"page at {args.before}"] = measure(browser, f"{before[0]}/", args.steps)
             browser.close()
+        if crowd is not None and not crowd.is_alive():
+            raise SystemExit("the simulated crowd stopped during the run (its error is above): these figures are not under load")
     finally:
         for running in (server, before_server) if before else (server,):
             running.terminate()

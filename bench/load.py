@@ -114,9 +114,9 @@ class Explorer(threading.Thread):
     """One person on the page: drags (no request), pans the grid (one /grid at the release),
     sometimes an upload (/reconstruct) or the ELBO tab (/elbo); pauses between."""
 
-    def __init__(self, index: int, base: str, until: float, digits: list[np.ndarray], log: list, server_grids: bool):
+    def __init__(self, person: str, base: str, until: float, digits: list[np.ndarray], log: list, server_grids: bool):
         super().__init__(daemon=True)
-        self.rng, self.session, self.base, self.until, self.digits, self.log = random.Random(index), uuid.uuid4().hex, base, until, digits, log
+        self.rng, self.session, self.base, self.until, self.digits, self.log = random.Random(person), uuid.uuid4().hex, base, until, digits, log
         self.server_grids = server_grids
 
     def timed_call(self, client: httpx.Client, endpoint: str, make_data) -> None:
@@ -140,10 +140,13 @@ class Explorer(threading.Thread):
                 time.sleep(rng.uniform(*ACTION_GAP))
 
 
-def run_explorers(base: str, users: int, seconds: float, digits: list[np.ndarray], server_grids: bool) -> tuple[list, float]:
-    """`users` Explorers for `seconds`; returns (endpoint, seconds, error) per request and the time taken."""
+def run_explorers(base: str, users: int, seconds: float, digits: list[np.ndarray], server_grids: bool,
+                  crowd_number: int = 0) -> tuple[list, float]:
+    """`users` Explorers for `seconds`; returns (endpoint, seconds, error) per request and the time taken.
+    Each crowd of a run is new people with photos of their own (`crowd_number`), so that no crowd finds
+    its photos in the caches an earlier one filled."""
     log: list = []
-    crowd = [Explorer(i, base, 0, digits, log, server_grids) for i in range(users)]
+    crowd = [Explorer(f"crowd {crowd_number}, person {i}", base, 0, digits, log, server_grids) for i in range(users)]
     with httpx.Client(timeout=60) as client:  # everyone has opened the page: Gradio has made their sessions
         for person in crowd:
             call(client, base, "decode", [0.0, 0.0], person.session)
@@ -176,10 +179,10 @@ def report(log: list, elapsed: float) -> dict[str, tuple[float, int]]:
 def explorers_main(args, base: str, server: subprocess.Popen, digits: list[np.ndarray]) -> None:
     time.sleep(20)  # the start-up warm-up (the quadrature's coarse grid) is done by then
     held = []
-    for users in args.explorers:
+    for crowd_number, users in enumerate(args.explorers):
         cpu0, mine0 = cpu_seconds(server.pid), cpu_seconds(os.getpid())
         rss0 = rss_mb(server.pid)
-        log, elapsed = run_explorers(base, users, args.seconds, digits, args.server_grids)
+        log, elapsed = run_explorers(base, users, args.seconds, digits, args.server_grids, crowd_number)
         busy, mine = (cpu_seconds(server.pid) - cpu0) / elapsed, (cpu_seconds(os.getpid()) - mine0) / elapsed
         print(f"\n{users} people exploring for {elapsed:.0f} s: {len(log)} requests, server {busy:.2f} cores busy "
               f"(the simulated people {mine:.2f}), server RSS {rss0:.0f} MB before, {rss_mb(server.pid):.0f} MB after", flush=True)
