@@ -36,7 +36,7 @@ try:  # the models, the test digits and the page's files, before the page that s
 except own.CheckpointError as e:
     sys.exit(f"app.py: {e}")
 
-from explorer import api, elbo_tab, events, gradio_adjustments, story, text  # noqa: E402
+from explorer import api, elbo_tab, events, gradio_adjustments, memory, story, text  # noqa: E402
 from explorer.components import (MAP_CANVAS, PAD, SEED, STATUS, TRAINING_VIEW, curves_and_words, digit_output,  # noqa: E402
                                  digit_sheet, latent_slider, map_image, page_config, story_step_column, view)
 from explorer.gradio_adjustments import ExplorerBlocks, uploads_unopened  # noqa: E402
@@ -58,7 +58,14 @@ PICTURE_BUTTONS = ["download", "fullscreen"]  # not Gradio's default "share": th
 (A1, A2), (B1, B2) = events.first_ends()
 gradio_adjustments.serve_assets(models.ASSET_FOLDER)  # the folder of the page's own files, and nothing else
 
-with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=elbo_tab.warm_up) as demo:
+
+def warm_up() -> None:
+    """At launch: the ELBO tab's first view built ahead of the first visitor, and the server's freed memory handed back."""
+    elbo_tab.warm_up()
+    memory.keep_handing_back()
+
+
+with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm_up=warm_up) as demo:
     demo.example_upload = models.EXAMPLE_DIGIT  # a path a client with the repository uploads, to this server or any other
     gr.Markdown(text.TITLE, elem_id="title")
     # One row above the tabs, so that a projector's first screen holds the Explorer's map, digit and
