@@ -5,7 +5,6 @@ start-up warm-up that makes the tab's first view ahead of the first visitor.
 The numbers are explorer/api.py's anatomy_of, the /elbo endpoint's too; the exact terms it needs
 (log p(x), p(z|x), q*) are computed once per digit and model there, and so is the map here.
 """
-import atexit
 import threading
 from functools import lru_cache
 
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer import models, text
+from explorer import background, models, text
 from explorer.api import anatomy_of, coarse, digit_image, exact_terms, input_of, uploaded_pixels, user_errors
 from explorer.models import Model, named
 from vae import draw, latent
@@ -123,22 +122,12 @@ def elbo_tab_opened(pixels, model: str | None = None) -> tuple:
 
 def warm_up() -> threading.Thread:
     """Start building the default model's coarse grid and the tab's first view ahead of the first visitor,
-    in a daemon thread (ExplorerBlocks.launch calls this). At exit the thread is told to stop and joined, so
-    the process ends as soon as the step under way is done, never inside a torch call (a daemon thread
-    killed mid-call at interpreter exit can abort the process)."""
-    stop = threading.Event()
+    in the background (ExplorerBlocks.launch calls this); at exit, once the step under way is done."""
 
-    def work() -> None:
+    def work(stop: threading.Event) -> None:
         for step in (coarse, first_elbo_view):
             if stop.is_set():
                 return
             step()
 
-    def finish() -> None:
-        stop.set()
-        thread.join()
-
-    thread = threading.Thread(target=work, name="explorer-warm-up", daemon=True)
-    atexit.register(finish)
-    thread.start()
-    return thread
+    return background.start("explorer-warm-up", work)

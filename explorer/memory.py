@@ -7,12 +7,13 @@ every crowd of new people, though `malloc_trim` gives it all back. Trimming afte
 fault those pages in again each time; every few seconds costs a few milliseconds of one core.
 Where the C library has no `malloc_trim` (macOS, Windows, musl) nothing starts.
 """
-import atexit
 import ctypes
 import ctypes.util
 import threading
 from collections.abc import Callable
 from functools import cache
+
+from explorer import background
 
 TRIM_EVERY = 5.0  # seconds between trims
 
@@ -28,22 +29,14 @@ def malloc_trim() -> Callable[[int], int] | None:
 
 @cache  # one thread per process, however often the app is launched
 def keep_handing_back(every: float = TRIM_EVERY) -> threading.Thread | None:
-    """Start a daemon thread that trims the heaps every `every` seconds; None where there is no
-    malloc_trim. Stopped and joined at exit, so that no trim runs while the interpreter finalizes."""
+    """Start a background thread that trims the heaps every `every` seconds; None where there is no
+    malloc_trim. Stopped at exit, so that no trim runs while the interpreter finalizes."""
     trim = malloc_trim()
     if trim is None:
         return None
-    stop = threading.Event()
 
-    def work() -> None:
+    def work(stop: threading.Event) -> None:
         while not stop.wait(every):
             trim(0)
 
-    def finish() -> None:
-        stop.set()
-        thread.join()
-
-    thread = threading.Thread(target=work, name="explorer-memory-trim", daemon=True)
-    atexit.register(finish)
-    thread.start()
-    return thread
+    return background.start("explorer-memory-trim", work)

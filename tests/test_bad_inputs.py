@@ -415,7 +415,7 @@ def story_show(step: int, quick: bool) -> tuple:
     from explorer import story
 
     block_fn = next(f for f in app.demo.fns.values()
-                    if getattr(f.fn, "func", None) is story.show and (1 in f.fn.keywords["outputs"]) == quick)
+                    if getattr(f.fn, "func", None) is story.show and tuple(f.fn.keywords["outputs"]) == (story.QUICK if quick else story.SLOW))
     return block_fn.fn, [step] + [c.value for c in block_fn.inputs[1:]]
 
 
