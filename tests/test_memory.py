@@ -82,5 +82,6 @@ def test_memory_freed_on_the_worker_threads_goes_back_to_the_system():
 @pytest.mark.slow
 def test_a_class_s_digits_leave_the_memory_where_it_was():
     start, grown, trimmed = resident_mb(DIGITS)
-    # The digits' results are kept (32 x 34 KB); whatever the heaps grew by beyond that is freed memory.
-    assert trimmed < start + 10, f"{start:.0f} MB at the start, {grown:.0f} after 32 digits, {trimmed:.0f} a second after the trimmer started"
+    # The digits' results are kept (32 x 34 KB); whatever the heaps grew by beyond that is freed memory,
+    # a few hundred MB where the threads' heaps keep it.
+    assert trimmed < start + 20, f"{start:.0f} MB at the start, {grown:.0f} after 32 digits, {trimmed:.0f} a second after the trimmer started"
