@@ -400,7 +400,9 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                      4: [story_ellipse, story_gap], 5: [story_graph, story_variances], 6: [story_mc, story_mc_words],
                      8: [story_beta_map, story_beta_samples, story_beta_words], 9: [story_wide, story_wide_words]}
     busy_story = dict(trigger_mode="always_last", show_progress="minimal", **NOT_IN_API)
-    for steps, queue in ((story.QUICK, PICTURES), (story.SLOW, QUADRATURE)):
+    story_queues = ((story.QUICK, PICTURES), (story.SLOW, QUADRATURE))
+    queue_of_step = {n: queue for steps, queue in story_queues for n in steps}
+    for steps, queue in story_queues:
         gr.on([story_step.change, model.change, tabs["story"].select],
               functools.partial(story.show, outputs={n: len(story_outputs[n]) for n in steps}), [*story_controls, model],
               [c for n in steps for c in story_outputs[n]], **busy_story, **queue)
@@ -410,7 +412,7 @@ with ExplorerBlocks(title="VAE latent explorer", delete_cache=(3600, 3600), warm
                                   (story.monte_carlo, [story_L], [story_digit, story_L], 6), (story.kl_term, [story_beta], [story_beta], 8),
                                   (story.two_dimensions, [story_batch], [story_batch, story_digit], 9)):
         gr.on([c.change for c in triggers], api.user_errors(fn), args + ([model] if n != 8 else []), story_outputs[n],
-              **busy_story, **(PICTURES if n in story.QUICK else QUADRATURE))
+              **busy_story, **queue_of_step[n])
 
 if __name__ == "__main__":
     demo.launch()
