@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(memory.malloc_trim() is None or not Path("/proc/
 # Each workload runs in a process of its own (its own heaps), on four threads as Gradio's workers run
 # handlers (each thread's heap kept apart), then starts the trimmer; it prints the resident memory
 # before the work, after it, and a second after the trimmer started, in MB.
-RSS = """
+MEASURED = """
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,11 +25,20 @@ from explorer import memory
 def rss():
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
+
+def measured(work):
+    start = rss()
+    with ThreadPoolExecutor(4) as workers:
+        kept = work(workers)  # alive until the end, as a server keeps what it caches
+    grown = rss()
+    memory.keep_handing_back(every=0.2)
+    time.sleep(1.0)
+    print(start, grown, rss())
 """
 
 # Holes made on purpose: 64 KB blocks (kept in the heaps, below malloc's mmap threshold), each
 # followed by a small tensor that stays alive, so that no freed block can merge with the heap's top.
-HOLES = RSS + """
+HOLES = MEASURED + """
 def holes(_):
     blocks, kept = [], []
     for _ in range(1000):
@@ -37,17 +46,11 @@ def holes(_):
         kept.append(torch.ones(16))
     return kept
 
-start = rss()
-with ThreadPoolExecutor(4) as workers:
-    kept = list(workers.map(holes, range(4)))
-grown = rss()
-memory.keep_handing_back(every=0.2)
-time.sleep(1.0)
-print(start, grown, rss())
+measured(lambda workers: list(workers.map(holes, range(4))))
 """
 
 # The exact terms of 32 new digits, as a class's ELBOs compute them.
-DIGITS = RSS + """
+DIGITS = MEASURED + """
 import numpy as np
 from explorer import api, models
 
@@ -55,13 +58,8 @@ torch.set_num_threads(1)
 models.load()
 digits = torch.load("checkpoints/test_latents.pt", weights_only=True)["images"]
 api.exact_terms(np.asarray(digits[0]).tobytes(), models.DEFAULT.name)  # the coarse grid, built once
-start = rss()
-with ThreadPoolExecutor(4) as workers:
-    list(workers.map(lambda digit: api.exact_terms(np.asarray(digit).tobytes(), models.DEFAULT.name), digits[1:33]))
-grown = rss()
-memory.keep_handing_back(every=0.2)
-time.sleep(1.0)
-print(start, grown, rss())
+measured(lambda workers: list(workers.map(lambda digit: api.exact_terms(np.asarray(digit).tobytes(), models.DEFAULT.name),
+                                          digits[1:33])))
 """
 
 
